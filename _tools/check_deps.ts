@@ -1,0 +1,93 @@
+/**
+ * Enforces the package dependency DAG of DESIGN.md §1: every import from one
+ * package into another must be an allowed edge, no package may reach itself
+ * through others, and nothing may import `jsr:` (unreachable here).
+ *
+ * @module
+ */
+
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Which packages each package may import (DESIGN.md §1). */
+export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  tensor: [],
+  data: [],
+  attention: ["tensor"],
+  tasks: ["data"],
+  model: ["tensor", "attention"],
+  analysis: ["tensor", "attention", "model", "tasks"],
+  cli: ["tensor", "attention", "model", "data", "tasks", "analysis"],
+  tests: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],
+  _tools: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],
+};
+
+const IMPORT = /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+
+function* tsFiles(dir: string): Generator<string> {
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* tsFiles(path);
+    else if (entry.name.endsWith(".ts")) yield path;
+  }
+}
+
+/** The package (top-level folder) a repository path belongs to, or null for root files. */
+function packageOf(path: string): string | null {
+  const rel = relative(ROOT, path).split(sep);
+  return rel.length > 1 ? rel[0] : null;
+}
+
+/** Every violation found in the repository: a list of messages, empty when clean. */
+export function findViolations(): string[] {
+  const problems: string[] = [];
+  const edges = new Map<string, Set<string>>();
+  for (const file of tsFiles(ROOT)) {
+    const from = packageOf(file);
+    const text = Deno.readTextFileSync(file);
+    for (const match of text.matchAll(IMPORT)) {
+      const spec = match[1] ?? match[2];
+      const where = `${relative(ROOT, file)}: "${spec}"`;
+      if (spec.startsWith("jsr:")) problems.push(`${where} imports from JSR, which is unreachable here`);
+      let to: string | null = null;
+      if (spec.startsWith("@metatokens/")) to = spec.slice("@metatokens/".length).split("/")[0];
+      else if (spec.startsWith(".")) to = packageOf(resolve(dirname(file), spec));
+      if (from === null || to === null || to === from) continue;
+      if (!(from in ALLOWED)) {
+        problems.push(`${where}: folder "${from}" is not a known package`);
+        continue;
+      }
+      if (!ALLOWED[from].includes(to)) {
+        problems.push(`${where}: package "${from}" may not import "${to}" (allowed: ${ALLOWED[from].join(", ") || "none"})`);
+      }
+      if (!edges.has(from)) edges.set(from, new Set());
+      edges.get(from)!.add(to);
+    }
+  }
+  // Cycle check over the edges actually present.
+  const state = new Map<string, "open" | "done">();
+  const visit = (pkg: string, path: string[]): void => {
+    if (state.get(pkg) === "done") return;
+    if (state.get(pkg) === "open") {
+      problems.push(`dependency cycle: ${[...path.slice(path.indexOf(pkg)), pkg].join(" -> ")}`);
+      return;
+    }
+    state.set(pkg, "open");
+    for (const next of edges.get(pkg) ?? []) visit(next, [...path, pkg]);
+    state.set(pkg, "done");
+  };
+  for (const pkg of edges.keys()) visit(pkg, []);
+  return problems;
+}
+
+if (import.meta.main) {
+  const problems = findViolations();
+  if (problems.length > 0) {
+    for (const p of problems) console.error(p);
+    Deno.exit(1);
+  }
+  console.log("package dependencies follow the DAG");
+}

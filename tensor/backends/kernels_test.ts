@@ -1,0 +1,299 @@
+// Parity of every fast kernel with the `ref` oracle, and of 3 threads with 1.
+//
+// The case table is typed `{ [K in KernelName]: KernelCase }`: a kernel added
+// to the contract without a parity case here does not compile.
+
+import type { Storage } from "../backend.ts";
+import type { KernelName } from "../kernels.ts";
+import { Rng } from "../rng.ts";
+import { assertClose, assertSameBits, Harness, ODD_SIZES, testBackends, type Tolerance } from "../_testing/harness.ts";
+
+interface KernelCase {
+  /** Problem dimensions to try. */
+  dims: readonly (readonly number[])[];
+  /** Runs the kernel on fresh inputs and returns every output it wrote. */
+  run(h: Harness, dims: readonly number[]): Float32Array[];
+  /** Tolerance against `ref` (default atol 1e-5, rtol 1e-4). */
+  tol?: Tolerance;
+}
+
+const n1 = ODD_SIZES.map((n) => [n]);
+const n1big = [...n1, [1000], [4099]];
+const rc = [[1, 1], [3, 17], [17, 3], [63, 127], [255, 63], [8, 768]];
+const rv = [[1, 1], [3, 17], [17, 63], [5, 1000], [2, 50304]];
+const acc = [0, 1];
+
+/** Runs a kernel that reads `x` and writes one buffer of `n` floats (pre-filled with `init`). */
+function unary(
+  n: number,
+  h: Harness,
+  write: (out: Storage, x: Storage) => void,
+  init = false,
+  lo = -3,
+  hi = 3,
+): Float32Array[] {
+  const out = init ? h.uniform(n) : h.zeros(n);
+  write(out, h.uniform(n, lo, hi));
+  return [h.read(out, n)];
+}
+
+const cases: { [K in KernelName]: KernelCase } = {
+  gemm: {
+    dims: [
+      ...ODD_SIZES.flatMap((s) => [[1, s, 17, 3], [1, 3, s, s], [2, s, 5, 63]]),
+      [1, 64, 64, 64], [3, 33, 65, 129], [1, 130, 257, 300],
+    ].flatMap(([b, m, n, k]) => [0, 1, 2, 3, 4, 5, 6, 7].map((f) => [b, m, n, k, f])),
+    run(h, [batch, m, n, k, flags]) {
+      const transA = (flags & 1) === 1, transB = (flags & 2) === 2, accumulate = (flags & 4) === 4;
+      const c = h.uniform(batch * m * n);
+      const bias = flags === 3 || flags === 6 ? h.uniform(n) : null;
+      h.k.gemm(c, h.uniform(batch * m * k), h.uniform(batch * k * n), bias, {
+        batch, m, n, k, transA, transB, accumulate,
+      });
+      return [h.read(c, batch * m * n)];
+    },
+    tol: { atol: 1e-4, rtol: 1e-4 },
+  },
+  fill: { dims: n1big, run: (h, [n]) => unary(n, h, (o) => h.k.fill(o, 0.25, n), true) },
+  copy: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.copy(o, x, n)) },
+  add: {
+    dims: [...n1big.map(([n]) => [n, n]), [3, 1], [255, 1], [51, 3], [1536, 768], [4099, 4099]],
+    run(h, [n, nb]) {
+      const out = h.zeros(n);
+      h.k.add(out, h.uniform(n), h.uniform(nb), n, nb);
+      return [h.read(out, n)];
+    },
+  },
+  mul: {
+    dims: [...n1big.map(([n]) => [n, n]), [3, 1], [255, 1], [51, 3], [1536, 768]],
+    run(h, [n, nb]) {
+      const out = h.zeros(n);
+      h.k.mul(out, h.uniform(n), h.uniform(nb), n, nb);
+      return [h.read(out, n)];
+    },
+  },
+  scale: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.scale(o, x, -0.75, n)) },
+  axpy: { dims: n1big, run: (h, [n]) => unary(n, h, (y, x) => h.k.axpy(y, x, 0.5, n), true) },
+  mulAcc: {
+    dims: [...n1big.map(([n]) => [n, n]), [3, 1], [51, 3], [1536, 768]],
+    run(h, [n, nb]) {
+      const y = h.uniform(n);
+      h.k.mulAcc(y, h.uniform(n), h.uniform(nb), n, nb);
+      return [h.read(y, n)];
+    },
+  },
+  scaleBy: {
+    dims: n1big,
+    run(h, [n]) {
+      const y = h.uniform(n);
+      h.k.scaleBy(y, h.from(new Float32Array([0.3])), n);
+      return [h.read(y, n)];
+    },
+  },
+  sumLast: {
+    dims: rc.flatMap((d) => acc.map((a) => [...d, a])),
+    run(h, [r, c, a]) {
+      const out = h.uniform(r);
+      h.k.sumLast(out, h.uniform(r * c), r, c, 0.5, a === 1);
+      return [h.read(out, r)];
+    },
+  },
+  broadcastLast: {
+    dims: rc,
+    run(h, [r, c]) {
+      const y = h.uniform(r * c);
+      h.k.broadcastLast(y, h.uniform(r), -2, r, c);
+      return [h.read(y, r * c)];
+    },
+  },
+  sumLeading: {
+    dims: rc.flatMap((d) => acc.map((a) => [...d, a])),
+    run(h, [r, c, a]) {
+      const out = h.uniform(c);
+      h.k.sumLeading(out, h.uniform(r * c), r, c, a === 1);
+      return [h.read(out, c)];
+    },
+  },
+  mulSumLeading: {
+    dims: rc,
+    run(h, [r, c]) {
+      const out = h.uniform(c);
+      h.k.mulSumLeading(out, h.uniform(r * c), h.uniform(r * c), r, c);
+      return [h.read(out, c)];
+    },
+  },
+  sumSquares: {
+    dims: n1big.flatMap(([n]) => acc.map((a) => [n, a])),
+    run(h, [n, a]) {
+      const out = h.from(new Float32Array([1.5]));
+      h.k.sumSquares(out, h.uniform(n), n, a === 1);
+      return [h.read(out, 1)];
+    },
+  },
+  clipScale: {
+    dims: [[0.01], [1], [4], [100]],
+    run(h, [sumsq]) {
+      const scale = h.zeros(1);
+      h.k.clipScale(scale, h.from(new Float32Array([sumsq])), 1);
+      return [h.read(scale, 1)];
+    },
+  },
+  geluForward: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.geluForward(o, x, n), false, -8, 8) },
+  geluBackward: {
+    dims: n1big,
+    run(h, [n]) {
+      const dx = h.uniform(n);
+      h.k.geluBackward(dx, h.uniform(n, -8, 8), h.uniform(n), n);
+      return [h.read(dx, n)];
+    },
+  },
+  reluForward: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.reluForward(o, x, n)) },
+  reluBackward: {
+    dims: n1big,
+    run(h, [n]) {
+      const dx = h.uniform(n);
+      h.k.reluBackward(dx, h.uniform(n), h.uniform(n), n);
+      return [h.read(dx, n)];
+    },
+  },
+  layernormForward: {
+    dims: rc,
+    run(h, [n, c]) {
+      const [out, mean, rstd] = [h.zeros(n * c), h.zeros(n), h.zeros(n)];
+      h.k.layernormForward(out, mean, rstd, h.uniform(n * c, -2, 3), h.uniform(c), h.uniform(c), n, c, 1e-5);
+      return [h.read(out, n * c), h.read(mean, n), h.read(rstd, n)];
+    },
+  },
+  layernormBackward: {
+    dims: rc,
+    run(h, [n, c]) {
+      const x = h.uniform(n * c, -2, 3);
+      const w = h.uniform(c);
+      const [out, mean, rstd] = [h.zeros(n * c), h.zeros(n), h.zeros(n)];
+      h.k.layernormForward(out, mean, rstd, x, w, h.uniform(c), n, c, 1e-5);
+      const [dx, dw, db] = [h.uniform(n * c), h.uniform(c), h.uniform(c)];
+      h.k.layernormBackward(dx, dw, db, h.uniform(n * c), x, w, mean, rstd, n, c);
+      return [h.read(dx, n * c), h.read(dw, c), h.read(db, c)];
+    },
+    tol: { atol: 1e-4, rtol: 1e-4 },
+  },
+  softmaxForward: {
+    dims: rc,
+    run(h, [n, c]) {
+      const out = h.zeros(n * c);
+      h.k.softmaxForward(out, h.uniform(n * c, -30, 30), n, c);
+      return [h.read(out, n * c)];
+    },
+  },
+  softmaxBackward: {
+    dims: rc,
+    run(h, [n, c]) {
+      const out = h.zeros(n * c);
+      h.k.softmaxForward(out, h.uniform(n * c, -5, 5), n, c);
+      const dx = h.uniform(n * c);
+      h.k.softmaxBackward(dx, h.uniform(n * c), out, n, c);
+      return [h.read(dx, n * c)];
+    },
+  },
+  crossEntropyForward: {
+    dims: rv,
+    run(h, [n, v]) {
+      const [loss, lse] = [h.zeros(1), h.zeros(n)];
+      h.k.crossEntropyForward(loss, lse, h.uniform(n * v, -20, 20), h.ints(n, v, 0.3), n, v);
+      return [h.read(loss, 1), h.read(lse, n)];
+    },
+  },
+  crossEntropyBackward: {
+    dims: rv,
+    run(h, [n, v]) {
+      const [loss, lse] = [h.zeros(1), h.zeros(n)];
+      const logits = h.uniform(n * v, -20, 20);
+      const targets = h.ints(n, v, 0.3);
+      h.k.crossEntropyForward(loss, lse, logits, targets, n, v);
+      const dlogits = h.uniform(n * v);
+      h.k.crossEntropyBackward(dlogits, h.from(new Float32Array([0.7])), logits, lse, targets, n, v);
+      return [h.read(dlogits, n * v)];
+    },
+  },
+  embeddingForward: {
+    dims: rc,
+    run(h, [n, c]) {
+      const out = h.zeros(n * c);
+      h.k.embeddingForward(out, h.uniform(50 * c), h.ints(n, 50), n, c);
+      return [h.read(out, n * c)];
+    },
+  },
+  embeddingBackward: {
+    dims: rc,
+    run(h, [n, c]) {
+      const dw = h.uniform(7 * c);
+      h.k.embeddingBackward(dw, h.uniform(n * c), h.ints(n, 7), n, c);
+      return [h.read(dw, 7 * c)];
+    },
+  },
+  permute: {
+    dims: allPermutations([0, 1, 2, 3]).flatMap((perm) =>
+      [[2, 3, 5, 7], [1, 17, 3, 64], [3, 1, 63, 1]].flatMap((shape) => acc.map((a) => [...shape, ...perm, a]))
+    ),
+    run(h, [s0, s1, s2, s3, p0, p1, p2, p3, a]) {
+      const n = s0 * s1 * s2 * s3;
+      const out = h.uniform(n);
+      h.k.permute(out, h.uniform(n), { shape: [s0, s1, s2, s3], perm: [p0, p1, p2, p3], accumulate: a === 1 });
+      return [h.read(out, n)];
+    },
+  },
+  dropoutForward: {
+    dims: n1big.flatMap(([n]) => [0, 0.1, 0.5].map((p) => [n, p])),
+    run(h, [n, p]) {
+      const out = h.zeros(n);
+      h.k.dropoutForward(out, h.uniform(n), n, p, new Rng(5).key, 4294967290);
+      return [h.read(out, n)];
+    },
+    tol: { atol: 0, rtol: 0 },
+  },
+  dropoutBackward: {
+    dims: n1big.flatMap(([n]) => [0, 0.1, 0.5].map((p) => [n, p])),
+    run(h, [n, p]) {
+      const dx = h.uniform(n);
+      h.k.dropoutBackward(dx, h.uniform(n), n, p, new Rng(9).key, 77);
+      return [h.read(dx, n)];
+    },
+  },
+  adamw: {
+    dims: n1big.flatMap(([n]) => [0, 1].map((s) => [n, s])),
+    run(h, [n, s]) {
+      const [param, m, v] = [h.uniform(n), h.uniform(n, -0.1, 0.1), h.uniform(n, 0, 0.01)];
+      const hp = {
+        lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1,
+        biasCorrection1: 1 - 0.9 ** 3, biasCorrection2: 1 - 0.95 ** 3,
+      };
+      h.k.adamw(param, h.uniform(n), m, v, s ? h.from(new Float32Array([0.5])) : null, n, hp);
+      return [h.read(param, n), h.read(m, n), h.read(v, n)];
+    },
+  },
+};
+
+function allPermutations(items: number[]): number[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((x, i) =>
+    allPermutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest])
+  );
+}
+
+const { ref, wasm1, wasm3 } = testBackends();
+
+for (const [name, kase] of Object.entries(cases) as [KernelName, KernelCase][]) {
+  Deno.test(`wasm kernel ${name} matches ref on odd shapes, and 3 threads match 1 bit for bit`, () => {
+    const tol = kase.tol ?? { atol: 1e-5, rtol: 1e-4 };
+    kase.dims.forEach((dims, i) => {
+      const seed = 1000 + i;
+      const expected = kase.run(new Harness(ref, seed), dims);
+      const one = kase.run(new Harness(wasm1, seed), dims);
+      const three = kase.run(new Harness(wasm3, seed), dims);
+      expected.forEach((e, j) => {
+        assertClose(one[j], e, tol, `${name}${JSON.stringify(dims)} output ${j}`);
+        assertSameBits(three[j], one[j], `${name}${JSON.stringify(dims)} output ${j}, 3 threads vs 1`);
+      });
+    });
+  });
+}

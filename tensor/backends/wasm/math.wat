@@ -1,0 +1,814 @@
+;; math.wat — transcendental and row-wise kernels of the wasm backend:
+;; GELU (erf form), LayerNorm, softmax, cross-entropy (log-sum-exp, loss,
+;; backward) and the fused AdamW step.
+;;
+;; Conventions (see kernels.ts for the contract):
+;;   * pointers are i32 byte offsets into the one imported shared memory,
+;;     counts are i32, float scalars are f32; pointer 0 is "null";
+;;   * forward kernels overwrite their outputs, backward kernels accumulate (+=);
+;;   * parallel kernels take trailing (tid, nt): elementwise kernels split
+;;     [0, n) into chunks of ceil(n / nt) rounded up to 16 elements, row kernels
+;;     split rows into chunks of ceil(n / nt); thread t owns chunk t;
+;;   * f32x4 SIMD throughout; tails (< 4 floats) run the same vector code on a
+;;     splatted scalar and store lane 0, so no buffer is read or written past
+;;     its end and no alignment is assumed;
+;;   * fused multiply-adds are written only in folded form, f32x4.relaxed_madd
+;;     with operands A B C = A·B + C, which the build rewrites to an f32x4.add of
+;;     an f32x4.mul for engines without relaxed SIMD.
+;;
+;; Vector exp: n = round(x·log2 e), r = x − n·ln2 (Cody–Waite two-constant
+;; split), exp(r) by the Cephes degree-6 polynomial, times 2^n built in the
+;; exponent bits. x is clamped to [−87, 88] (no overflow, no NaN for ±inf) and
+;; x < −87 (including −inf) returns exactly 0. Max rel error ≈ 2e-7.
+;; erf: Abramowitz–Stegun 7.1.26 on |x|, |error| ≤ 1.5e-7; it is used in the
+;; erfc form so Φ(x) for negative x keeps its small values.
+;;
+;; The polynomial code is written out inside the hot loops (V8 does not reliably
+;; inline wasm calls); the helper functions below serve the scalar tails.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; ---------------------------------------------------------------------------
+  ;; helpers
+  ;; ---------------------------------------------------------------------------
+
+  ;; exp4(x) -> exp(x) lanewise (see header for range and accuracy). The hot loops
+  ;; carry the same code inlined (minus the upper clamp: their arguments are ≤ 0).
+  ;;   t = x·log2e + (1.5·2^23 + 127): the float add rounds n = round(x·log2e) into
+  ;;   the low mantissa bits of t, so bits(t) << 23 is the float 2^n; x ≥ −88 gives
+  ;;   n ≥ −127, and n = −127 makes that float 0 (exp underflows to exactly 0).
+  ;;   r = x − n·ln2 (Cody–Waite: 0.693359375 is exact in 9 bits, then −2.12194440e-4);
+  ;;   exp(r) = 1 + r + r²·P(r), Cephes expf coefficients, in one Horner chain.
+  (func $exp4 (param $x v128) (result v128)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local.set $ex (f32x4.pmax
+      (f32x4.pmin (local.get $x) (v128.const f32x4 88 88 88 88))
+      (v128.const f32x4 -88 -88 -88 -88)))
+    (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+    (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+    (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+    (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+    (f32x4.mul
+      (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+          (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er)
+          (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er)
+          (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er)
+          (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er)
+          (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er)
+          (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er)
+          (v128.const f32x4 1 1 1 1)) (local.get $er)
+          (v128.const f32x4 1 1 1 1))
+      (i32x4.shl (local.get $et) (i32.const 23))))
+
+  ;; erfcHalf4(x, e) -> 0.5·erfc(|x|/√2) lanewise, given e = exp(−x²/2).
+  ;; A&S 7.1.26: erfc(z) = t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·exp(−z²),
+  ;; t = 1/(1 + p·z); the 0.5 is folded into the coefficients.
+  (func $erfcHalf4 (param $x v128) (param $e v128) (result v128)
+    (local $t v128) (local $q v128)
+    (local.set $t (f32x4.div (v128.const f32x4 1 1 1 1)
+      (f32x4.relaxed_madd (f32x4.abs (local.get $x))
+        (v128.const f32x4 0.2316419 0.2316419 0.2316419 0.2316419) ;; p/√2 = 0.3275911/√2
+        (v128.const f32x4 1 1 1 1))))
+    (local.set $q (f32x4.relaxed_madd
+      (v128.const f32x4 0.5307027145 0.5307027145 0.5307027145 0.5307027145) (local.get $t)
+      (v128.const f32x4 -0.7265760135 -0.7265760135 -0.7265760135 -0.7265760135)))
+    (local.set $q (f32x4.relaxed_madd (local.get $q) (local.get $t)
+      (v128.const f32x4 0.7107068705 0.7107068705 0.7107068705 0.7107068705)))
+    (local.set $q (f32x4.relaxed_madd (local.get $q) (local.get $t)
+      (v128.const f32x4 -0.142248368 -0.142248368 -0.142248368 -0.142248368)))
+    (local.set $q (f32x4.relaxed_madd (local.get $q) (local.get $t)
+      (v128.const f32x4 0.127414796 0.127414796 0.127414796 0.127414796)))
+    (f32x4.mul (f32x4.mul (local.get $q) (local.get $t)) (local.get $e)))
+
+  ;; cdf4(x, e) -> Φ(x) = 0.5·(1 + erf(x/√2)) given e = exp(−x²/2).
+  (func $cdf4 (param $x v128) (param $e v128) (result v128)
+    (local $h v128)
+    (local.set $h (call $erfcHalf4 (local.get $x) (local.get $e)))
+    (v128.bitselect
+      (local.get $h)
+      (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $h))
+      (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0))))
+
+  ;; hsum(v) -> v0 + v1 + v2 + v3
+  (func $hsum (param $v v128) (result f32)
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; hmax(v) -> max(v0, v1, v2, v3)
+  (func $hmax (param $v v128) (result f32)
+    (f32.max
+      (f32.max (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.max (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; ---------------------------------------------------------------------------
+  ;; GELU
+  ;; ---------------------------------------------------------------------------
+
+  ;; geluForward(out, inp, n, tid, nt)
+  ;;   out (N), inp (N): out = 0.5·x·(1 + erf(x/√2)) = x·Φ(x)
+  (func (export "geluForward")
+    (param $out i32) (param $inp i32) (param $n i32) (param $tid i32) (param $nt i32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $chunk i32) (local $k i32) (local $end i32)
+    (local $x v128) (local $e v128)
+    (local.set $chunk (i32.and
+      (i32.add (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt))
+        (i32.const 15))
+      (i32.const -16)))
+    (local.set $k (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $end (i32.add (local.get $k) (local.get $chunk)))
+    (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+    (if (i32.ge_u (local.get $k) (local.get $end)) (then (return)))
+    ;; byte offsets from here on
+    (local.set $k (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $end) (i32.const 2)))
+    (block $vdone (loop $v
+      (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)))
+      (local.set $x (v128.load (i32.add (local.get $inp) (local.get $k))))
+      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
+                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
+        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
+                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+                      (f32x4.mul
+                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+                        (i32x4.shl (local.get $et) (i32.const 23)))))
+      (v128.store (i32.add (local.get $out) (local.get $k))
+        (f32x4.mul (local.get $x) (call $cdf4 (local.get $x) (local.get $e))))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $v)))
+    (block $tdone (loop $t
+      (br_if $tdone (i32.ge_u (local.get $k) (local.get $end)))
+      (local.set $x (f32x4.splat (f32.load (i32.add (local.get $inp) (local.get $k)))))
+      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
+                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
+        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
+                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+                      (f32x4.mul
+                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+                        (i32x4.shl (local.get $et) (i32.const 23)))))
+      (f32.store (i32.add (local.get $out) (local.get $k))
+        (f32x4.extract_lane 0 (f32x4.mul (local.get $x) (call $cdf4 (local.get $x) (local.get $e)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+      (br $t))))
+
+  ;; geluBackward(dinp, inp, dout, n, tid, nt)
+  ;;   dinp (N), inp (N), dout (N). Inverts `out = x·Φ(x)`:
+  ;;   dinp += dout·(Φ(x) + x·φ(x)),  φ(x) = exp(−x²/2)/√(2π)
+  (func (export "geluBackward")
+    (param $dinp i32) (param $inp i32) (param $dout i32) (param $n i32) (param $tid i32) (param $nt i32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $chunk i32) (local $k i32) (local $end i32)
+    (local $x v128) (local $e v128) (local $g v128)
+    (local.set $chunk (i32.and
+      (i32.add (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt))
+        (i32.const 15))
+      (i32.const -16)))
+    (local.set $k (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $end (i32.add (local.get $k) (local.get $chunk)))
+    (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+    (if (i32.ge_u (local.get $k) (local.get $end)) (then (return)))
+    (local.set $k (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $end) (i32.const 2)))
+    (block $vdone (loop $v
+      (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)))
+      (local.set $x (v128.load (i32.add (local.get $inp) (local.get $k))))
+      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
+                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
+        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
+                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+                      (f32x4.mul
+                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+                        (i32x4.shl (local.get $et) (i32.const 23)))))
+      (local.set $g (f32x4.relaxed_madd (local.get $x)
+        (f32x4.mul (local.get $e) (v128.const f32x4 0.3989422804 0.3989422804 0.3989422804 0.3989422804))
+        (call $cdf4 (local.get $x) (local.get $e))))
+      (v128.store (i32.add (local.get $dinp) (local.get $k))
+        (f32x4.relaxed_madd (v128.load (i32.add (local.get $dout) (local.get $k))) (local.get $g)
+          (v128.load (i32.add (local.get $dinp) (local.get $k)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $v)))
+    (block $tdone (loop $t
+      (br_if $tdone (i32.ge_u (local.get $k) (local.get $end)))
+      (local.set $x (f32x4.splat (f32.load (i32.add (local.get $inp) (local.get $k)))))
+      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
+                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
+        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
+                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+                      (f32x4.mul
+                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+                        (i32x4.shl (local.get $et) (i32.const 23)))))
+      (local.set $g (f32x4.relaxed_madd (local.get $x)
+        (f32x4.mul (local.get $e) (v128.const f32x4 0.3989422804 0.3989422804 0.3989422804 0.3989422804))
+        (call $cdf4 (local.get $x) (local.get $e))))
+      (f32.store (i32.add (local.get $dinp) (local.get $k))
+        (f32.add (f32.load (i32.add (local.get $dinp) (local.get $k)))
+          (f32.mul (f32.load (i32.add (local.get $dout) (local.get $k))) (f32x4.extract_lane 0 (local.get $g)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+      (br $t))))
+
+  ;; ---------------------------------------------------------------------------
+  ;; LayerNorm
+  ;; ---------------------------------------------------------------------------
+
+  ;; layernormForward(out, mean, rstd, inp, weight, bias, n, c, eps, tid, nt)
+  ;;   out (N,C), mean (N), rstd (N), inp (N,C), weight (C), bias (C)
+  ;;   m = Σ x / C; var = Σ (x − m)² / C (biased); s = 1/√(var + eps)
+  ;;   out = (x − m)·s·weight + bias; mean[r] = m; rstd[r] = s (skipped if null)
+  (func (export "layernormForward")
+    (param $out i32) (param $mean i32) (param $rstd i32) (param $inp i32) (param $weight i32)
+    (param $bias i32) (param $n i32) (param $c i32) (param $eps f32) (param $tid i32) (param $nt i32)
+    (local $chunk i32) (local $r i32) (local $rend i32) (local $rowb i32) (local $x i32) (local $o i32)
+    (local $k i32) (local $cb i32) (local $cv i32)
+    (local $a0 v128) (local $a1 v128) (local $d v128) (local $mv v128) (local $sv v128)
+    (local $m f32) (local $s f32) (local $sf f32) (local $df f32)
+    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))            ;; row bytes
+    (local.set $cv (i32.and (local.get $cb) (i32.const -32)))         ;; bytes covered by 8-float steps
+    (block $rdone (loop $row
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
+      (local.set $rowb (i32.mul (local.get $r) (local.get $cb)))
+      (local.set $x (i32.add (local.get $inp) (local.get $rowb)))
+      (local.set $o (i32.add (local.get $out) (local.get $rowb)))
+      ;; pass 1: mean
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $a0 (f32x4.add (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 32)))
+        (br $l1)))
+      (local.set $sf (call $hsum (f32x4.add (local.get $a0) (local.get $a1))))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $sf (f32.add (local.get $sf) (f32.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l1t)))
+      (local.set $m (f32.div (local.get $sf) (f32.convert_i32_u (local.get $c))))
+      (local.set $mv (f32x4.splat (local.get $m)))
+      ;; pass 2: biased variance around the mean
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
+        (local.set $a0 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a0)))
+        (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
+        (local.set $a1 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a1)))
+        (local.set $k (i32.add (local.get $k) (i32.const 32)))
+        (br $l2)))
+      (local.set $sf (call $hsum (f32x4.add (local.get $a0) (local.get $a1))))
+      (block $d2t (loop $l2t
+        (br_if $d2t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $df (f32.sub (f32.load (i32.add (local.get $x) (local.get $k))) (local.get $m)))
+        (local.set $sf (f32.add (local.get $sf) (f32.mul (local.get $df) (local.get $df))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l2t)))
+      (local.set $s (f32.div (f32.const 1)
+        (f32.sqrt (f32.add (f32.div (local.get $sf) (f32.convert_i32_u (local.get $c))) (local.get $eps)))))
+      (local.set $sv (f32x4.splat (local.get $s)))
+      (if (local.get $mean) (then
+        (f32.store (i32.add (local.get $mean) (i32.shl (local.get $r) (i32.const 2))) (local.get $m))))
+      (if (local.get $rstd) (then
+        (f32.store (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))))
+      ;; pass 3: normalise, scale, shift
+      (local.set $k (i32.const 0))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $k) (local.get $cv)))
+        (v128.store (i32.add (local.get $o) (local.get $k))
+          (f32x4.relaxed_madd
+            (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $sv))
+            (v128.load (i32.add (local.get $weight) (local.get $k)))
+            (v128.load (i32.add (local.get $bias) (local.get $k)))))
+        (v128.store offset=16 (i32.add (local.get $o) (local.get $k))
+          (f32x4.relaxed_madd
+            (f32x4.mul (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $sv))
+            (v128.load offset=16 (i32.add (local.get $weight) (local.get $k)))
+            (v128.load offset=16 (i32.add (local.get $bias) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 32)))
+        (br $l3)))
+      (block $d3t (loop $l3t
+        (br_if $d3t (i32.ge_u (local.get $k) (local.get $cb)))
+        (f32.store (i32.add (local.get $o) (local.get $k))
+          (f32.add
+            (f32.mul
+              (f32.mul (f32.sub (f32.load (i32.add (local.get $x) (local.get $k))) (local.get $m)) (local.get $s))
+              (f32.load (i32.add (local.get $weight) (local.get $k))))
+            (f32.load (i32.add (local.get $bias) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l3t)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row))))
+
+  ;; layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, n, c)
+  ;;   dinp (N,C), dweight (C), dbias (C), dout (N,C), inp (N,C), weight (C),
+  ;;   mean (N), rstd (N); serial (it reduces over rows into dweight/dbias).
+  ;;   Inverts `out = (x − m)·s·weight + bias` (llm.c layernorm_backward):
+  ;;     norm = (x − m)·s; dnorm = weight·dout
+  ;;     dbias += dout; dweight += norm·dout
+  ;;     dinp += s·(dnorm − mean_c(dnorm) − norm·mean_c(dnorm·norm))
+  (func (export "layernormBackward")
+    (param $dinp i32) (param $dweight i32) (param $dbias i32) (param $dout i32) (param $inp i32)
+    (param $weight i32) (param $mean i32) (param $rstd i32) (param $n i32) (param $c i32)
+    (local $r i32) (local $rowb i32) (local $x i32) (local $dy i32) (local $dx i32)
+    (local $k i32) (local $cb i32) (local $cv i32)
+    (local $mv v128) (local $sv v128) (local $a0 v128) (local $a1 v128)
+    (local $norm v128) (local $g v128) (local $dn v128) (local $dmv v128) (local $dnmv v128)
+    (local $m f32) (local $s f32) (local $dm f32) (local $dnm f32) (local $normf f32) (local $gf f32) (local $dnf f32)
+    (local $invc f32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $cv (i32.and (local.get $cb) (i32.const -16)))
+    (local.set $invc (f32.div (f32.const 1) (f32.convert_i32_u (local.get $c))))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $row
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $n)))
+      (local.set $rowb (i32.mul (local.get $r) (local.get $cb)))
+      (local.set $x (i32.add (local.get $inp) (local.get $rowb)))
+      (local.set $dy (i32.add (local.get $dout) (local.get $rowb)))
+      (local.set $dx (i32.add (local.get $dinp) (local.get $rowb)))
+      (local.set $m (f32.load (i32.add (local.get $mean) (i32.shl (local.get $r) (i32.const 2)))))
+      (local.set $s (f32.load (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2)))))
+      (local.set $mv (f32x4.splat (local.get $m)))
+      (local.set $sv (f32x4.splat (local.get $s)))
+      ;; pass 1: Σ dnorm, Σ dnorm·norm
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $norm (f32x4.mul
+          (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $sv)))
+        (local.set $dn (f32x4.mul (v128.load (i32.add (local.get $weight) (local.get $k)))
+          (v128.load (i32.add (local.get $dy) (local.get $k)))))
+        (local.set $a0 (f32x4.add (local.get $a0) (local.get $dn)))
+        (local.set $a1 (f32x4.relaxed_madd (local.get $dn) (local.get $norm) (local.get $a1)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l1)))
+      (local.set $dm (call $hsum (local.get $a0)))
+      (local.set $dnm (call $hsum (local.get $a1)))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $normf (f32.mul
+          (f32.sub (f32.load (i32.add (local.get $x) (local.get $k))) (local.get $m)) (local.get $s)))
+        (local.set $dnf (f32.mul (f32.load (i32.add (local.get $weight) (local.get $k)))
+          (f32.load (i32.add (local.get $dy) (local.get $k)))))
+        (local.set $dm (f32.add (local.get $dm) (local.get $dnf)))
+        (local.set $dnm (f32.add (local.get $dnm) (f32.mul (local.get $dnf) (local.get $normf))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l1t)))
+      (local.set $dm (f32.mul (local.get $dm) (local.get $invc)))
+      (local.set $dnm (f32.mul (local.get $dnm) (local.get $invc)))
+      (local.set $dmv (f32x4.splat (local.get $dm)))
+      (local.set $dnmv (f32x4.splat (local.get $dnm)))
+      ;; pass 2: accumulate the three gradients
+      (local.set $k (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $norm (f32x4.mul
+          (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $sv)))
+        (local.set $g (v128.load (i32.add (local.get $dy) (local.get $k))))
+        (local.set $dn (f32x4.mul (v128.load (i32.add (local.get $weight) (local.get $k))) (local.get $g)))
+        (v128.store (i32.add (local.get $dbias) (local.get $k))
+          (f32x4.add (v128.load (i32.add (local.get $dbias) (local.get $k))) (local.get $g)))
+        (v128.store (i32.add (local.get $dweight) (local.get $k))
+          (f32x4.relaxed_madd (local.get $norm) (local.get $g)
+            (v128.load (i32.add (local.get $dweight) (local.get $k)))))
+        (v128.store (i32.add (local.get $dx) (local.get $k))
+          (f32x4.relaxed_madd
+            (f32x4.sub (f32x4.sub (local.get $dn) (local.get $dmv)) (f32x4.mul (local.get $norm) (local.get $dnmv)))
+            (local.get $sv)
+            (v128.load (i32.add (local.get $dx) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l2)))
+      (block $d2t (loop $l2t
+        (br_if $d2t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $normf (f32.mul
+          (f32.sub (f32.load (i32.add (local.get $x) (local.get $k))) (local.get $m)) (local.get $s)))
+        (local.set $gf (f32.load (i32.add (local.get $dy) (local.get $k))))
+        (local.set $dnf (f32.mul (f32.load (i32.add (local.get $weight) (local.get $k))) (local.get $gf)))
+        (f32.store (i32.add (local.get $dbias) (local.get $k))
+          (f32.add (f32.load (i32.add (local.get $dbias) (local.get $k))) (local.get $gf)))
+        (f32.store (i32.add (local.get $dweight) (local.get $k))
+          (f32.add (f32.load (i32.add (local.get $dweight) (local.get $k))) (f32.mul (local.get $normf) (local.get $gf))))
+        (f32.store (i32.add (local.get $dx) (local.get $k))
+          (f32.add (f32.load (i32.add (local.get $dx) (local.get $k)))
+            (f32.mul
+              (f32.sub (f32.sub (local.get $dnf) (local.get $dm)) (f32.mul (local.get $normf) (local.get $dnm)))
+              (local.get $s))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l2t)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row))))
+
+  ;; ---------------------------------------------------------------------------
+  ;; softmax over the last axis
+  ;; ---------------------------------------------------------------------------
+
+  ;; softmaxForward(out, inp, n, c, tid, nt)
+  ;;   out (N,C), inp (N,C): out = exp(x − max_c x) / Σ_c exp(x − max_c x)
+  (func (export "softmaxForward")
+    (param $out i32) (param $inp i32) (param $n i32) (param $c i32) (param $tid i32) (param $nt i32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $chunk i32) (local $r i32) (local $rend i32) (local $rowb i32) (local $x i32) (local $o i32)
+    (local $k i32) (local $cb i32) (local $cv i32)
+    (local $a0 v128) (local $a1 v128) (local $mv v128) (local $e v128)
+    (local $mx f32) (local $sum f32) (local $inv v128)
+    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $cv (i32.and (local.get $cb) (i32.const -16)))
+    (block $rdone (loop $row
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
+      (local.set $rowb (i32.mul (local.get $r) (local.get $cb)))
+      (local.set $x (i32.add (local.get $inp) (local.get $rowb)))
+      (local.set $o (i32.add (local.get $out) (local.get $rowb)))
+      ;; pass 1: row max
+      (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $k (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l1)))
+      (local.set $mx (call $hmax (local.get $a0)))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l1t)))
+      (local.set $mv (f32x4.splat (local.get $mx)))
+      ;; pass 2: out = exp(x − max), Σ
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
+                        (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (v128.const f32x4 -88 -88 -88 -88)))
+                        (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                        (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                        (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+                        (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+                        (f32x4.mul
+                          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+                          (i32x4.shl (local.get $et) (i32.const 23)))))
+        (v128.store (i32.add (local.get $o) (local.get $k)) (local.get $e))
+        (local.set $a0 (f32x4.add (local.get $a0) (local.get $e)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l2)))
+      (local.set $sum (call $hsum (local.get $a0)))
+      (block $d2t (loop $l2t
+        (br_if $d2t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $e (call $exp4 (f32x4.sub
+          (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $k)))) (local.get $mv))))
+        (f32.store (i32.add (local.get $o) (local.get $k)) (f32x4.extract_lane 0 (local.get $e)))
+        (local.set $sum (f32.add (local.get $sum) (f32x4.extract_lane 0 (local.get $e))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l2t)))
+      ;; pass 3: normalise
+      (local.set $inv (f32x4.splat (f32.div (f32.const 1) (local.get $sum))))
+      (local.set $k (i32.const 0))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $k) (local.get $cv)))
+        (v128.store (i32.add (local.get $o) (local.get $k))
+          (f32x4.mul (v128.load (i32.add (local.get $o) (local.get $k))) (local.get $inv)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l3)))
+      (block $d3t (loop $l3t
+        (br_if $d3t (i32.ge_u (local.get $k) (local.get $cb)))
+        (f32.store (i32.add (local.get $o) (local.get $k))
+          (f32.mul (f32.load (i32.add (local.get $o) (local.get $k))) (f32x4.extract_lane 0 (local.get $inv))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l3t)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row))))
+
+  ;; softmaxBackward(dinp, dout, out, n, c, tid, nt)
+  ;;   dinp (N,C), dout (N,C), out (N,C). Inverts `out = exp(x − max) / Σ exp(x − max)`:
+  ;;   dinp += out·(dout − Σ_c dout·out)
+  (func (export "softmaxBackward")
+    (param $dinp i32) (param $dout i32) (param $out i32) (param $n i32) (param $c i32) (param $tid i32) (param $nt i32)
+    (local $chunk i32) (local $r i32) (local $rend i32) (local $rowb i32) (local $dy i32) (local $y i32) (local $dx i32)
+    (local $k i32) (local $cb i32) (local $cv i32)
+    (local $a0 v128) (local $dv v128) (local $dot f32)
+    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $cv (i32.and (local.get $cb) (i32.const -16)))
+    (block $rdone (loop $row
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
+      (local.set $rowb (i32.mul (local.get $r) (local.get $cb)))
+      (local.set $dy (i32.add (local.get $dout) (local.get $rowb)))
+      (local.set $y (i32.add (local.get $out) (local.get $rowb)))
+      (local.set $dx (i32.add (local.get $dinp) (local.get $rowb)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
+        (local.set $a0 (f32x4.relaxed_madd (v128.load (i32.add (local.get $dy) (local.get $k)))
+          (v128.load (i32.add (local.get $y) (local.get $k))) (local.get $a0)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l1)))
+      (local.set $dot (call $hsum (local.get $a0)))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $dot (f32.add (local.get $dot) (f32.mul (f32.load (i32.add (local.get $dy) (local.get $k)))
+          (f32.load (i32.add (local.get $y) (local.get $k))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l1t)))
+      (local.set $dv (f32x4.splat (local.get $dot)))
+      (local.set $k (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
+        (v128.store (i32.add (local.get $dx) (local.get $k))
+          (f32x4.relaxed_madd (v128.load (i32.add (local.get $y) (local.get $k)))
+            (f32x4.sub (v128.load (i32.add (local.get $dy) (local.get $k))) (local.get $dv))
+            (v128.load (i32.add (local.get $dx) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l2)))
+      (block $d2t (loop $l2t
+        (br_if $d2t (i32.ge_u (local.get $k) (local.get $cb)))
+        (f32.store (i32.add (local.get $dx) (local.get $k))
+          (f32.add (f32.load (i32.add (local.get $dx) (local.get $k)))
+            (f32.mul (f32.load (i32.add (local.get $y) (local.get $k)))
+              (f32.sub (f32.load (i32.add (local.get $dy) (local.get $k))) (local.get $dot)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l2t)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row))))
+
+  ;; ---------------------------------------------------------------------------
+  ;; cross-entropy
+  ;; ---------------------------------------------------------------------------
+
+  ;; crossEntropyLse(lse, logits, n, v, tid, nt)
+  ;;   lse (N), logits (N,V): lse[r] = max + log Σ_j exp(logits[r,j] − max)
+  ;;   Two passes per row (max, then Σ exp); the row stays in L2 between them.
+  (func (export "crossEntropyLse")
+    (param $lse i32) (param $logits i32) (param $n i32) (param $v i32) (param $tid i32) (param $nt i32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $chunk i32) (local $r i32) (local $rend i32) (local $x i32)
+    (local $k i32) (local $vb i32) (local $vv i32)
+    (local $a0 v128) (local $a1 v128) (local $mv v128)
+    (local $mx f32) (local $sum f32)
+    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
+    (local.set $vb (i32.shl (local.get $v) (i32.const 2)))
+    (local.set $vv (i32.and (local.get $vb) (i32.const -16)))
+    (block $rdone (loop $row
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
+      (local.set $x (i32.add (local.get $logits) (i32.mul (local.get $r) (local.get $vb))))
+      ;; pass 1: max
+      (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $k (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $k) (local.get $vv)))
+        (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l1)))
+      (local.set $mx (call $hmax (local.get $a0)))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $k) (local.get $vb)))
+        (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l1t)))
+      (local.set $mv (f32x4.splat (local.get $mx)))
+      ;; pass 2: Σ exp(x − max)
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $k) (local.get $vv)))
+        (local.set $a0 (f32x4.add (local.get $a0)
+          (block (result v128) ;; exp, inlined (see $exp4)
+            (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (v128.const f32x4 -88 -88 -88 -88)))
+            (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+            (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+            (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+            (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+            (f32x4.mul
+              (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+              (i32x4.shl (local.get $et) (i32.const 23))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l2)))
+      (local.set $sum (call $hsum (local.get $a0)))
+      (block $d2t (loop $l2t
+        (br_if $d2t (i32.ge_u (local.get $k) (local.get $vb)))
+        (local.set $sum (f32.add (local.get $sum) (f32x4.extract_lane 0 (call $exp4 (f32x4.sub
+          (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $k)))) (local.get $mv))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $l2t)))
+      (f32.store (i32.add (local.get $lse) (i32.shl (local.get $r) (i32.const 2)))
+        (f32.add (local.get $mx) (call $log (local.get $sum))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row))))
+
+  ;; log(s) for s ≥ 1 (a sum of exps that includes exp(0)): scalar, done once per row.
+  ;; s = 2^e·f with f in [√½, √2); log f = 2·atanh(u), u = (f − 1)/(f + 1), series to u^9.
+  (func $log (param $s f32) (result f32)
+    (local $b i32) (local $e i32) (local $f f64) (local $u f64) (local $u2 f64)
+    (local.set $b (i32.reinterpret_f32 (local.get $s)))
+    (local.set $e (i32.sub (i32.shr_u (local.get $b) (i32.const 23)) (i32.const 127)))
+    (local.set $f (f64.promote_f32 (f32.reinterpret_i32
+      (i32.or (i32.and (local.get $b) (i32.const 0x007fffff)) (i32.const 0x3f800000)))))
+    (if (f64.gt (local.get $f) (f64.const 1.4142135623730951)) (then
+      (local.set $f (f64.mul (local.get $f) (f64.const 0.5)))
+      (local.set $e (i32.add (local.get $e) (i32.const 1)))))
+    (local.set $u (f64.div (f64.sub (local.get $f) (f64.const 1)) (f64.add (local.get $f) (f64.const 1))))
+    (local.set $u2 (f64.mul (local.get $u) (local.get $u)))
+    (f32.demote_f64 (f64.add
+      (f64.mul (f64.convert_i32_s (local.get $e)) (f64.const 0.6931471805599453))
+      (f64.mul (f64.mul (f64.const 2) (local.get $u))
+        (f64.add (f64.const 1) (f64.mul (local.get $u2)
+        (f64.add (f64.const 0.3333333333333333) (f64.mul (local.get $u2)
+        (f64.add (f64.const 0.2) (f64.mul (local.get $u2)
+        (f64.add (f64.const 0.14285714285714285) (f64.mul (local.get $u2)
+        (f64.add (f64.const 0.1111111111111111) (f64.mul (local.get $u2)
+        (f64.add (f64.const 0.09090909090909091) (f64.mul (local.get $u2)
+          (f64.const 0.07692307692307693)))))))))))))))))
+
+  ;; crossEntropyLoss(loss, lse, logits, targets, n, v)
+  ;;   loss (1), lse (N), logits (N,V), targets (N) int32 with −1 = ignored; serial.
+  ;;   loss[0] = mean over valid rows of (lse[r] − logits[r, targets[r]]); 0 if none.
+  (func (export "crossEntropyLoss")
+    (param $loss i32) (param $lse i32) (param $logits i32) (param $targets i32) (param $n i32) (param $v i32)
+    (local $r i32) (local $t i32) (local $cnt i32) (local $acc f64)
+    (block $done (loop $row
+      (br_if $done (i32.ge_u (local.get $r) (local.get $n)))
+      (local.set $t (i32.load (i32.add (local.get $targets) (i32.shl (local.get $r) (i32.const 2)))))
+      (if (i32.ne (local.get $t) (i32.const -1)) (then
+        (local.set $cnt (i32.add (local.get $cnt) (i32.const 1)))
+        (local.set $acc (f64.add (local.get $acc) (f64.promote_f32 (f32.sub
+          (f32.load (i32.add (local.get $lse) (i32.shl (local.get $r) (i32.const 2))))
+          (f32.load (i32.add (local.get $logits)
+            (i32.shl (i32.add (i32.mul (local.get $r) (local.get $v)) (local.get $t)) (i32.const 2))))))))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row)))
+    (f32.store (local.get $loss)
+      (if (result f32) (local.get $cnt)
+        (then (f32.demote_f64 (f64.div (local.get $acc) (f64.convert_i32_u (local.get $cnt)))))
+        (else (f32.const 0)))))
+
+  ;; crossEntropyBackward(dlogits, dloss, logits, lse, targets, n, v, tid, nt)
+  ;;   dlogits (N,V), dloss (1), logits (N,V), lse (N), targets (N) int32.
+  ;;   Inverts `loss = mean_valid(lse[r] − logits[r, t])`:
+  ;;   for valid rows dlogits[r,j] += dloss[0]/count·(exp(logits[r,j] − lse[r]) − [j = t]),
+  ;;   count = valid rows over all N (each thread recounts); ignored rows untouched.
+  (func (export "crossEntropyBackward")
+    (param $dlogits i32) (param $dloss i32) (param $logits i32) (param $lse i32) (param $targets i32)
+    (param $n i32) (param $v i32) (param $tid i32) (param $nt i32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $chunk i32) (local $r i32) (local $rend i32) (local $x i32) (local $dx i32) (local $t i32)
+    (local $k i32) (local $vb i32) (local $vv i32) (local $cnt i32)
+    (local $lv v128) (local $sv v128) (local $sc f32) (local $p i32)
+    ;; count valid targets over all rows
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_u (local.get $r) (local.get $n)))
+      (if (i32.ne (i32.load (i32.add (local.get $targets) (i32.shl (local.get $r) (i32.const 2)))) (i32.const -1))
+        (then (local.set $cnt (i32.add (local.get $cnt) (i32.const 1)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $cl)))
+    (if (i32.eqz (local.get $cnt)) (then (return)))
+    (local.set $sc (f32.div (f32.load (local.get $dloss)) (f32.convert_i32_u (local.get $cnt))))
+    (local.set $sv (f32x4.splat (local.get $sc)))
+    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
+    (local.set $vb (i32.shl (local.get $v) (i32.const 2)))
+    (local.set $vv (i32.and (local.get $vb) (i32.const -16)))
+    (block $rdone (loop $row
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
+      (local.set $t (i32.load (i32.add (local.get $targets) (i32.shl (local.get $r) (i32.const 2)))))
+      (if (i32.ne (local.get $t) (i32.const -1)) (then
+        (local.set $x (i32.add (local.get $logits) (i32.mul (local.get $r) (local.get $vb))))
+        (local.set $dx (i32.add (local.get $dlogits) (i32.mul (local.get $r) (local.get $vb))))
+        (local.set $lv (f32x4.splat (f32.load (i32.add (local.get $lse) (i32.shl (local.get $r) (i32.const 2))))))
+        (local.set $k (i32.const 0))
+        (block $d1 (loop $l1
+          (br_if $d1 (i32.ge_u (local.get $k) (local.get $vv)))
+          (v128.store (i32.add (local.get $dx) (local.get $k))
+            (f32x4.relaxed_madd (local.get $sv)
+              (block (result v128) ;; exp, inlined (see $exp4)
+                (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $lv)) (v128.const f32x4 -88 -88 -88 -88)))
+                (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+                (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+                (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+                (f32x4.mul
+                  (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
+                  (i32x4.shl (local.get $et) (i32.const 23))))
+              (v128.load (i32.add (local.get $dx) (local.get $k)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $l1)))
+        (block $d1t (loop $l1t
+          (br_if $d1t (i32.ge_u (local.get $k) (local.get $vb)))
+          (f32.store (i32.add (local.get $dx) (local.get $k))
+            (f32.add (f32.load (i32.add (local.get $dx) (local.get $k)))
+              (f32.mul (local.get $sc) (f32x4.extract_lane 0 (call $exp4 (f32x4.sub
+                (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $k)))) (local.get $lv)))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+          (br $l1t)))
+        ;; the one-hot term
+        (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $t) (i32.const 2))))
+        (f32.store (local.get $p) (f32.sub (f32.load (local.get $p)) (local.get $sc)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row))))
+
+  ;; ---------------------------------------------------------------------------
+  ;; optimiser
+  ;; ---------------------------------------------------------------------------
+
+  ;; adamw(param, grad, m, v, gradScale, n, lr, beta1, beta2, eps, wd, bc1, bc2, tid, nt)
+  ;;   param, grad, m, v (N); gradScale (1) or 0 for none; bc1 = 1 − β1^t, bc2 = 1 − β2^t.
+  ;;   g = grad·scale; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²
+  ;;   param −= lr·(m/bc1 / (√(v/bc2) + eps) + wd·param)   (decoupled decay, PyTorch AdamW)
+  (func (export "adamw")
+    (param $param i32) (param $grad i32) (param $m i32) (param $v i32) (param $gs i32) (param $n i32)
+    (param $lr f32) (param $beta1 f32) (param $beta2 f32) (param $eps f32) (param $wd f32)
+    (param $bc1 f32) (param $bc2 f32) (param $tid i32) (param $nt i32)
+    (local $chunk i32) (local $k i32) (local $end i32)
+    (local $scale f32)
+    (local $b1 v128) (local $b2 v128) (local $c1 v128) (local $c2 v128) (local $i1 v128) (local $i2 v128)
+    (local $ev v128) (local $lrv v128) (local $dec v128) ;; dec = −lr·wd
+    (local $g v128) (local $mm v128) (local $vv v128) (local $p v128)
+    (local.set $chunk (i32.and
+      (i32.add (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt))
+        (i32.const 15))
+      (i32.const -16)))
+    (local.set $k (i32.mul (local.get $tid) (local.get $chunk)))
+    (local.set $end (i32.add (local.get $k) (local.get $chunk)))
+    (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+    (if (i32.ge_u (local.get $k) (local.get $end)) (then (return)))
+    (local.set $k (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $end) (i32.const 2)))
+    (local.set $scale (f32.const 1))
+    (if (local.get $gs) (then (local.set $scale (f32.load (local.get $gs)))))
+    ;; (1 − β)·scale folds the gradient scale into the moment updates
+    (local.set $b1 (f32x4.splat (local.get $beta1)))
+    (local.set $b2 (f32x4.splat (local.get $beta2)))
+    (local.set $c1 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta1))))
+    (local.set $c2 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta2))))
+    (local.set $i1 (f32x4.splat (f32.div (f32.const 1) (local.get $bc1))))
+    (local.set $i2 (f32x4.splat (f32.div (f32.const 1) (local.get $bc2))))
+    (local.set $ev (f32x4.splat (local.get $eps)))
+    (local.set $lrv (f32x4.splat (local.get $lr)))
+    (local.set $dec (f32x4.splat (f32.neg (f32.mul (local.get $lr) (local.get $wd)))))
+    (block $vdone (loop $lv
+      (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)))
+      (local.set $g (f32x4.mul (v128.load (i32.add (local.get $grad) (local.get $k))) (f32x4.splat (local.get $scale))))
+      (local.set $mm (f32x4.relaxed_madd (local.get $b1) (v128.load (i32.add (local.get $m) (local.get $k)))
+        (f32x4.mul (local.get $c1) (local.get $g))))
+      (local.set $vv (f32x4.relaxed_madd (local.get $b2) (v128.load (i32.add (local.get $v) (local.get $k)))
+        (f32x4.mul (local.get $c2) (f32x4.mul (local.get $g) (local.get $g)))))
+      (v128.store (i32.add (local.get $m) (local.get $k)) (local.get $mm))
+      (v128.store (i32.add (local.get $v) (local.get $k)) (local.get $vv))
+      ;; param = param − lr·wd·param − lr·mhat/(√vhat + eps)
+      (local.set $p (v128.load (i32.add (local.get $param) (local.get $k))))
+      (v128.store (i32.add (local.get $param) (local.get $k))
+        (f32x4.sub
+          (f32x4.relaxed_madd (local.get $p) (local.get $dec) (local.get $p))
+          (f32x4.div (f32x4.mul (local.get $lrv) (f32x4.mul (local.get $mm) (local.get $i1)))
+            (f32x4.add (f32x4.sqrt (f32x4.mul (local.get $vv) (local.get $i2))) (local.get $ev)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $lv)))
+    (block $tdone (loop $lt
+      (br_if $tdone (i32.ge_u (local.get $k) (local.get $end)))
+      (local.set $g (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $grad) (local.get $k)))) (f32x4.splat (local.get $scale))))
+      (local.set $mm (f32x4.relaxed_madd (local.get $b1) (f32x4.splat (f32.load (i32.add (local.get $m) (local.get $k))))
+        (f32x4.mul (local.get $c1) (local.get $g))))
+      (local.set $vv (f32x4.relaxed_madd (local.get $b2) (f32x4.splat (f32.load (i32.add (local.get $v) (local.get $k))))
+        (f32x4.mul (local.get $c2) (f32x4.mul (local.get $g) (local.get $g)))))
+      (local.set $p (f32x4.splat (f32.load (i32.add (local.get $param) (local.get $k)))))
+      (f32.store (i32.add (local.get $m) (local.get $k)) (f32x4.extract_lane 0 (local.get $mm)))
+      (f32.store (i32.add (local.get $v) (local.get $k)) (f32x4.extract_lane 0 (local.get $vv)))
+      (f32.store (i32.add (local.get $param) (local.get $k))
+        (f32x4.extract_lane 0 (f32x4.sub
+          (f32x4.relaxed_madd (local.get $p) (local.get $dec) (local.get $p))
+          (f32x4.div (f32x4.mul (local.get $lrv) (f32x4.mul (local.get $mm) (local.get $i1)))
+            (f32x4.add (f32x4.sqrt (f32x4.mul (local.get $vv) (local.get $i2))) (local.get $ev))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+      (br $lt)))))
