@@ -66,7 +66,9 @@ export function portableWat(source: string): string {
       args.push(portableWat(source.slice(start, j)));
     }
     skipBlank();
-    if (source[j] !== ")") throw new Error(`Cannot rewrite relaxed_madd at offset ${at}: expected three operands`);
+    if (source[j] !== ")") {
+      throw new Error(`Cannot rewrite relaxed_madd at offset ${at}: expected three operands`);
+    }
     out += `(f32x4.add (f32x4.mul ${args[0]} ${args[1]}) ${args[2]})`;
     i = j + 1;
   }
@@ -83,7 +85,8 @@ export async function buildModules(): Promise<string> {
   const assemble = (name: string, text: string): Uint8Array => {
     const mod = wabt.parseWat(name, text, features);
     try {
-      mod.validate(features);
+      // wabt's typings omit validate's features argument; without it shared memory is refused.
+      (mod as unknown as { validate(f: typeof features): void }).validate(features);
       return mod.toBinary({}).buffer;
     } finally {
       mod.destroy();

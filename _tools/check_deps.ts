@@ -61,7 +61,11 @@ export function findViolations(): string[] {
         continue;
       }
       if (!ALLOWED[from].includes(to)) {
-        problems.push(`${where}: package "${from}" may not import "${to}" (allowed: ${ALLOWED[from].join(", ") || "none"})`);
+        problems.push(
+          `${where}: package "${from}" may not import "${to}" (allowed: ${
+            ALLOWED[from].join(", ") || "none"
+          })`,
+        );
       }
       if (!edges.has(from)) edges.set(from, new Set());
       edges.get(from)!.add(to);

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { formatShape, type TapeNode, Tensor, untracked } from "./tensor.ts";
+import { formatShape, type TapeNode, type Tensor, untracked } from "./tensor.ts";
 
 /** What an op's forward returns. */
 export interface ForwardResult {
@@ -186,7 +186,7 @@ export function backward(loss: Tensor, dout?: Tensor): void {
     seen.add(t);
     stack.push([t, true]);
     const node = t.node as Node<unknown> | null;
-    if (node) for (const input of node.inputs) if (!seen.has(input)) stack.push([input, false]);
+    if (node) { for (const input of node.inputs) if (!seen.has(input)) stack.push([input, false]); }
   }
   const seed = gradOf(loss);
   if (dout === undefined) {

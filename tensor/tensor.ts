@@ -210,7 +210,7 @@ export function scope<T>(fn: () => T): T {
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
-  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
+  else if (Array.isArray(value)) { for (const v of value) collectTensors(v, into); }
   else if (value !== null && typeof value === "object" && !(value instanceof Promise)) {
     for (const v of Object.values(value)) collectTensors(v, into);
   }

@@ -6,7 +6,14 @@
 import type { Storage } from "../backend.ts";
 import type { KernelName } from "../kernels.ts";
 import { Rng } from "../rng.ts";
-import { assertClose, assertSameBits, Harness, ODD_SIZES, testBackends, type Tolerance } from "../_testing/harness.ts";
+import {
+  assertClose,
+  assertSameBits,
+  Harness,
+  ODD_SIZES,
+  testBackends,
+  type Tolerance,
+} from "../_testing/harness.ts";
 
 interface KernelCase {
   /** Problem dimensions to try. */
@@ -41,14 +48,22 @@ const cases: { [K in KernelName]: KernelCase } = {
   gemm: {
     dims: [
       ...ODD_SIZES.flatMap((s) => [[1, s, 17, 3], [1, 3, s, s], [2, s, 5, 63]]),
-      [1, 64, 64, 64], [3, 33, 65, 129], [1, 130, 257, 300],
+      [1, 64, 64, 64],
+      [3, 33, 65, 129],
+      [1, 130, 257, 300],
     ].flatMap(([b, m, n, k]) => [0, 1, 2, 3, 4, 5, 6, 7].map((f) => [b, m, n, k, f])),
     run(h, [batch, m, n, k, flags]) {
       const transA = (flags & 1) === 1, transB = (flags & 2) === 2, accumulate = (flags & 4) === 4;
       const c = h.uniform(batch * m * n);
       const bias = flags === 3 || flags === 6 ? h.uniform(n) : null;
       h.k.gemm(c, h.uniform(batch * m * k), h.uniform(batch * k * n), bias, {
-        batch, m, n, k, transA, transB, accumulate,
+        batch,
+        m,
+        n,
+        k,
+        transA,
+        transB,
+        accumulate,
       });
       return [h.read(c, batch * m * n)];
     },
@@ -138,7 +153,10 @@ const cases: { [K in KernelName]: KernelCase } = {
       return [h.read(scale, 1)];
     },
   },
-  geluForward: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.geluForward(o, x, n), false, -8, 8) },
+  geluForward: {
+    dims: n1big,
+    run: (h, [n]) => unary(n, h, (o, x) => h.k.geluForward(o, x, n), false, -8, 8),
+  },
   geluBackward: {
     dims: n1big,
     run(h, [n]) {
@@ -238,7 +256,11 @@ const cases: { [K in KernelName]: KernelCase } = {
     run(h, [s0, s1, s2, s3, p0, p1, p2, p3, a]) {
       const n = s0 * s1 * s2 * s3;
       const out = h.uniform(n);
-      h.k.permute(out, h.uniform(n), { shape: [s0, s1, s2, s3], perm: [p0, p1, p2, p3], accumulate: a === 1 });
+      h.k.permute(out, h.uniform(n), {
+        shape: [s0, s1, s2, s3],
+        perm: [p0, p1, p2, p3],
+        accumulate: a === 1,
+      });
       return [h.read(out, n)];
     },
   },
@@ -264,8 +286,13 @@ const cases: { [K in KernelName]: KernelCase } = {
     run(h, [n, s]) {
       const [param, m, v] = [h.uniform(n), h.uniform(n, -0.1, 0.1), h.uniform(n, 0, 0.01)];
       const hp = {
-        lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1,
-        biasCorrection1: 1 - 0.9 ** 3, biasCorrection2: 1 - 0.95 ** 3,
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        biasCorrection1: 1 - 0.9 ** 3,
+        biasCorrection2: 1 - 0.95 ** 3,
       };
       h.k.adamw(param, h.uniform(n), m, v, s ? h.from(new Float32Array([0.5])) : null, n, hp);
       return [h.read(param, n), h.read(m, n), h.read(v, n)];

@@ -26,7 +26,13 @@ export const crossEntropyOp: OpDef<null> = {
     // forward: loss = mean over kept rows of (lse[r] − logits[r, t_r])
     if (dlogits) {
       dout.backend.kernels.crossEntropyBackward(
-        dlogits.storage, dout.storage, logits.storage, lse.storage, targets.storage, logits.size / v, v,
+        dlogits.storage,
+        dout.storage,
+        logits.storage,
+        lse.storage,
+        targets.storage,
+        logits.size / v,
+        v,
       );
     }
   },

@@ -21,7 +21,13 @@ export const embeddingOp: OpDef<null> = {
   backward({ grads: [dweight], dout, inputs: [weight, ids] }) {
     // forward: out[r, :] = weight[ids[r], :]
     if (dweight) {
-      dout.backend.kernels.embeddingBackward(dweight.storage, dout.storage, ids.storage, ids.size, weight.shape[1]);
+      dout.backend.kernels.embeddingBackward(
+        dweight.storage,
+        dout.storage,
+        ids.storage,
+        ids.size,
+        weight.shape[1],
+      );
     }
   },
 };

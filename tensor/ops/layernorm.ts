@@ -19,7 +19,15 @@ export const layernormOp: OpDef<number> = {
     const mean = empty([n], "f32", { backend }); // (N)
     const rstd = empty([n], "f32", { backend }); // (N)
     backend.kernels.layernormForward(
-      out.storage, mean.storage, rstd.storage, x.storage, w.storage, b.storage, n, c, eps,
+      out.storage,
+      mean.storage,
+      rstd.storage,
+      x.storage,
+      w.storage,
+      b.storage,
+      n,
+      c,
+      eps,
     );
     return { out, saved: [mean, rstd] };
   },
@@ -35,7 +43,13 @@ export const layernormOp: OpDef<number> = {
       (dx ?? scratch[0]!).storage,
       (dw ?? scratch[1]!).storage,
       (db ?? scratch[2]!).storage,
-      dout.storage, x.storage, w.storage, mean.storage, rstd.storage, n, c,
+      dout.storage,
+      x.storage,
+      w.storage,
+      mean.storage,
+      rstd.storage,
+      n,
+      c,
     );
     for (const t of scratch) t?.dispose();
   },

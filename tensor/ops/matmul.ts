@@ -55,11 +55,23 @@ export const matmulOp: OpDef<MatmulAttrs> = {
       // d op(A) = dC · op(B)ᵀ (M,K); stored transposed when transA: dA = op(B) · dCᵀ (K,M)
       if (!transA) {
         gemm(da.storage, dout.storage, b.storage, null, {
-          batch, m, n: k, k: n, transA: false, transB: !transB, accumulate: true,
+          batch,
+          m,
+          n: k,
+          k: n,
+          transA: false,
+          transB: !transB,
+          accumulate: true,
         });
       } else {
         gemm(da.storage, b.storage, dout.storage, null, {
-          batch, m: k, n: m, k: n, transA: transB, transB: true, accumulate: true,
+          batch,
+          m: k,
+          n: m,
+          k: n,
+          transA: transB,
+          transB: true,
+          accumulate: true,
         });
       }
     }
@@ -67,11 +79,23 @@ export const matmulOp: OpDef<MatmulAttrs> = {
       // d op(B) = op(A)ᵀ · dC (K,N); stored transposed when transB: dB = dCᵀ · op(A) (N,K)
       if (!transB) {
         gemm(db.storage, a.storage, dout.storage, null, {
-          batch, m: k, n, k: m, transA: !transA, transB: false, accumulate: true,
+          batch,
+          m: k,
+          n,
+          k: m,
+          transA: !transA,
+          transB: false,
+          accumulate: true,
         });
       } else {
         gemm(db.storage, dout.storage, a.storage, null, {
-          batch, m: n, n: k, k: m, transA: true, transB: transA, accumulate: true,
+          batch,
+          m: n,
+          n: k,
+          k: m,
+          transA: true,
+          transB: transA,
+          accumulate: true,
         });
       }
     }
@@ -122,12 +146,20 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== n)) {
     throw new RangeError(
-      `Cannot add a bias of shape ${formatShape(bias.shape)} to a matmul with ${n} output columns: expected [${n}]`,
+      `Cannot add a bias of shape ${
+        formatShape(bias.shape)
+      } to a matmul with ${n} output columns: expected [${n}]`,
     );
   }
   if (bias) assertF32("matmul", bias);
   const attrs: MatmulAttrs = {
-    batch, m: rows, n, k: ka, transA, transB, shape: [...lead, m, n],
+    batch,
+    m: rows,
+    n,
+    k: ka,
+    transA,
+    transB,
+    shape: [...lead, m, n],
   };
   return apply(matmulOp, bias ? [a, b, bias] : [a, b], attrs);
 }

@@ -105,7 +105,9 @@ export function splitHeads(x: Tensor, nHead: number): Tensor {
   const [b, t, c] = x.shape;
   if (x.rank !== 3 || !Number.isInteger(nHead) || nHead < 1 || c % nHead !== 0) {
     throw new RangeError(
-      `Cannot split a tensor of shape ${formatShape(x.shape)} into ${nHead} heads: expected [B, T, C] with C divisible by ${nHead}`,
+      `Cannot split a tensor of shape ${
+        formatShape(x.shape)
+      } into ${nHead} heads: expected [B, T, C] with C divisible by ${nHead}`,
     );
   }
   return permute(reshape(x, [b, t, nHead, c / nHead]), [0, 2, 1, 3]);
@@ -122,7 +124,9 @@ export function splitHeads(x: Tensor, nHead: number): Tensor {
  */
 export function mergeHeads(x: Tensor): Tensor {
   if (x.rank !== 4) {
-    throw new RangeError(`Cannot merge heads of a tensor of shape ${formatShape(x.shape)}: expected [B, NH, T, HS]`);
+    throw new RangeError(
+      `Cannot merge heads of a tensor of shape ${formatShape(x.shape)}: expected [B, NH, T, HS]`,
+    );
   }
   const [b, nh, t, hs] = x.shape;
   return reshape(permute(x, [0, 2, 1, 3]), [b, t, nh * hs]);

@@ -12,7 +12,7 @@
 import type { OpDef } from "../autograd.ts";
 import { addOp } from "./add.ts";
 import { crossEntropyOp } from "./cross_entropy.ts";
-import { dropoutOp, type DropoutAttrs } from "./dropout.ts";
+import { type DropoutAttrs, dropoutOp } from "./dropout.ts";
 import { embeddingOp } from "./embedding.ts";
 import { geluOp } from "./gelu.ts";
 import { layernormOp } from "./layernorm.ts";

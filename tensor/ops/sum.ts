@@ -44,7 +44,9 @@ function reduce(name: string, x: Tensor, options: ReduceOptions, mean: boolean):
   assertF32(name, x);
   if (options.axis !== undefined && (options.axis !== -1 || x.rank === 0)) {
     throw new RangeError(
-      `Cannot ${name} a tensor of shape ${formatShape(x.shape)} over axis ${options.axis}: expected -1 or no axis`,
+      `Cannot ${name} a tensor of shape ${
+        formatShape(x.shape)
+      } over axis ${options.axis}: expected -1 or no axis`,
     );
   }
   const cols = options.axis === -1 ? x.shape.at(-1)! : x.size;

@@ -128,7 +128,13 @@ export class AdamW {
         biasCorrection2: 1 - beta2 ** this.#step,
       };
       param.backend.kernels.adamw(
-        param.storage, param.grad.storage, m.storage, v.storage, gradScale?.storage ?? null, param.size, h,
+        param.storage,
+        param.grad.storage,
+        m.storage,
+        v.storage,
+        gradScale?.storage ?? null,
+        param.size,
+        h,
       );
     }
   }
@@ -159,7 +165,9 @@ export class AdamW {
       for (const [what, host, t] of [["m", m[i], slot.m], ["v", v[i], slot.v]] as const) {
         if (host.length !== t.size) {
           throw new RangeError(
-            `Cannot restore AdamW ${what} of parameter ${i}: ${host.length} values for shape ${formatShape(t.shape)}`,
+            `Cannot restore AdamW ${what} of parameter ${i}: ${host.length} values for shape ${
+              formatShape(t.shape)
+            }`,
           );
         }
         t.backend.write(t.storage, host);

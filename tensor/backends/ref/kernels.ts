@@ -16,9 +16,9 @@ const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /**
- * erf(x) in f64 (W. J. Cody's rational Chebyshev approximations, |error| < 1e-15
- * is not needed here: this uses Abramowitz–Stegun 7.1.28-free series/continued
- * form below, accurate to ~1e-12).
+ * erf(x) in f64: the Maclaurin series below |x| = 2.5 and a continued fraction
+ * for erfc above (modified Lentz), both run to f64 round-off; ±1 beyond |x| = 6.
+ * JavaScript has no Math.erf, and the oracle must be more exact than f32.
  */
 export function erf(x: number): number {
   // Series for small |x|, continued fraction for erfc beyond.

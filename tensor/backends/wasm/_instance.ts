@@ -31,7 +31,9 @@ export function instantiate(
     const key = `${name}:${relaxed && variants.relaxed ? "relaxed" : "portable"}`;
     let module = compiled.get(key);
     if (!module) {
-      module = new WebAssembly.Module(decode(relaxed ? variants.relaxed ?? variants.portable : variants.portable));
+      module = new WebAssembly.Module(
+        decode(relaxed ? variants.relaxed ?? variants.portable : variants.portable),
+      );
       compiled.set(key, module);
     }
     Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);

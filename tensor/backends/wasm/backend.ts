@@ -93,7 +93,6 @@ export function parseThreads(value: string | number, source: string): number {
   return n;
 }
 
-
 /**
  * Creates a `wasm` backend with its own memory and worker pool.
  *
@@ -109,9 +108,7 @@ export function parseThreads(value: string | number, source: string): number {
 export function wasmBackend(options: WasmBackendOptions = {}): Backend {
   const support = wasmSupport();
   if (!support.simd) throw new Error(`Cannot create the wasm backend: ${support.reason}`);
-  const threads = options.threads === undefined
-    ? defaultThreads()
-    : parseThreads(options.threads, "threads");
+  const threads = options.threads === undefined ? defaultThreads() : parseThreads(options.threads, "threads");
   const relaxed = options.relaxed ?? support.relaxed;
   if (relaxed && !support.relaxed) {
     throw new Error("Cannot use relaxed SIMD: this engine does not support f32x4.relaxed_madd");
@@ -144,10 +141,25 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
   const kernels: Kernels<F, I> = {
     gemm(c, a, b, bias, d) {
       const flops = 2 * d.batch * d.m * d.n * d.k;
-      par("gemm", [
-        p(c), p(a), p(b), p(bias), d.batch, d.m, d.n, d.k,
-        +d.transA, +d.transB, +d.accumulate, workspace,
-      ], flops, grainFlops);
+      par(
+        "gemm",
+        [
+          p(c),
+          p(a),
+          p(b),
+          p(bias),
+          d.batch,
+          d.m,
+          d.n,
+          d.k,
+          +d.transA,
+          +d.transB,
+          +d.accumulate,
+          workspace,
+        ],
+        flops,
+        grainFlops,
+      );
     },
     fill: (out, value, n) => par("fill", [p(out), value, n], n),
     copy: (out, inp, n) => par("copy", [p(out), p(inp), n], n),
@@ -194,8 +206,19 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
       par("dropoutBackward", [p(dinp), p(dout), n, prob, key | 0, offset | 0], n),
     adamw: (param, grad, m, v, gradScale, n, h) =>
       par("adamw", [
-        p(param), p(grad), p(m), p(v), p(gradScale), n,
-        h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.biasCorrection1, h.biasCorrection2,
+        p(param),
+        p(grad),
+        p(m),
+        p(v),
+        p(gradScale),
+        n,
+        h.lr,
+        h.beta1,
+        h.beta2,
+        h.eps,
+        h.weightDecay,
+        h.biasCorrection1,
+        h.biasCorrection2,
       ], n),
   };
 
@@ -212,7 +235,7 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
     alloc(dtype: DType, size: number): Storage {
       if (disposed) throw new Error("Cannot allocate on a disposed wasm backend");
       const bytes = size * 4;
-      const ptr = heap.alloc(bytes, `a ${dtype} tensor of ${size} elements`);
+      const ptr = heap.alloc(bytes, `a tensor of ${size} ${dtype} elements`);
       const a = view(dtype, ptr, size);
       if (bytes > 0) par("fill", [ptr, 0, Math.ceil(bytes / 4)], size);
       return a as unknown as Storage;

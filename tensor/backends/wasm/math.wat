@@ -9,86 +9,79 @@
 ;;   * parallel kernels take trailing (tid, nt): elementwise kernels split
 ;;     [0, n) into chunks of ceil(n / nt) rounded up to 16 elements, row kernels
 ;;     split rows into chunks of ceil(n / nt); thread t owns chunk t;
-;;   * f32x4 SIMD throughout; tails (< 4 floats) run the same vector code on a
-;;     splatted scalar and store lane 0, so no buffer is read or written past
-;;     its end and no alignment is assumed;
+;;   * f32x4 SIMD throughout; tails (< 4 floats) run scalar code or the same
+;;     vector code on a splatted scalar, storing lane 0, so no buffer is touched
+;;     past its end and no alignment is assumed;
 ;;   * fused multiply-adds are written only in folded form, f32x4.relaxed_madd
 ;;     with operands A B C = A·B + C, which the build rewrites to an f32x4.add of
 ;;     an f32x4.mul for engines without relaxed SIMD.
 ;;
-;; Vector exp: n = round(x·log2 e), r = x − n·ln2 (Cody–Waite two-constant
-;; split), exp(r) by the Cephes degree-6 polynomial, times 2^n built in the
-;; exponent bits. x is clamped to [−87, 88] (no overflow, no NaN for ±inf) and
-;; x < −87 (including −inf) returns exactly 0. Max rel error ≈ 2e-7.
-;; erf: Abramowitz–Stegun 7.1.26 on |x|, |error| ≤ 1.5e-7; it is used in the
-;; erfc form so Φ(x) for negative x keeps its small values.
-;;
-;; The polynomial code is written out inside the hot loops (V8 does not reliably
-;; inline wasm calls); the helper functions below serve the scalar tails.
+;; Vector exp (helper $exp4, written out inside the hot loops because V8 does not
+;; inline these calls and rematerialises every v128.const at each use, so the
+;; loops keep their constants in locals):
+;;   t = x·log2e + (1.5·2^23 + 127): the float add rounds n = round(x·log2e) into
+;;   the low mantissa bits of t, so bits(t) << 23 is the float 2^n. x is clamped
+;;   to ≥ −88, which gives n ≥ −127, and n = −127 makes that float 0: exp
+;;   underflows to exactly 0 (also for −inf). r = x − n·ln2 by the Cody–Waite
+;;   split (0.693359375 is exact in 9 bits, then −2.12194440e-4);
+;;   exp(r) = 1 + r·(1 + r·(q2 + r·(q3 + r·(q4 + r·q5)))), minimax for relative
+;;   error on |r| ≤ 0.3472 (7.5e-8); measured max rel error 2e-7 on [−87, 88].
+;;   $exp4 also clamps x ≤ 88 (no inf/NaN for large inputs); the inlined copies
+;;   omit that clamp because their arguments are ≤ 0 by construction.
+;; erf: Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), used in its erfc form
+;;   ½·erfc(|x|/√2) = t·Σ b_k t^k · exp(−x²/2), t = 1/(1 + 0.2316419·|x|), so that
+;;   Φ(x) = 0.5·(1 + erf(x/√2)) keeps its small values for negative x, and
+;;   exp(−x²/2) is shared with φ(x) in the backward pass.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
   ;; ---------------------------------------------------------------------------
-  ;; helpers
+  ;; helpers (the scalar tails use these; the loops carry the code inline)
   ;; ---------------------------------------------------------------------------
 
-  ;; exp4(x) -> exp(x) lanewise (see header for range and accuracy). The hot loops
-  ;; carry the same code inlined (minus the upper clamp: their arguments are ≤ 0).
-  ;;   t = x·log2e + (1.5·2^23 + 127): the float add rounds n = round(x·log2e) into
-  ;;   the low mantissa bits of t, so bits(t) << 23 is the float 2^n; x ≥ −88 gives
-  ;;   n ≥ −127, and n = −127 makes that float 0 (exp underflows to exactly 0).
-  ;;   r = x − n·ln2 (Cody–Waite: 0.693359375 is exact in 9 bits, then −2.12194440e-4);
-  ;;   exp(r) = 1 + r + r²·P(r), Cephes expf coefficients, in one Horner chain.
+  ;; exp4(x) -> exp(x) lanewise, x clamped to [−88, 88] (see header)
   (func $exp4 (param $x v128) (result v128)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
     (local.set $ex (f32x4.pmax
       (f32x4.pmin (local.get $x) (v128.const f32x4 88 88 88 88))
       (v128.const f32x4 -88 -88 -88 -88)))
-    (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
+    (local.set $et (f32x4.relaxed_madd (local.get $ex)
+      (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504)
+      (v128.const f32x4 12583039 12583039 12583039 12583039)))
     (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-    (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-    (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
+    (local.set $er (f32x4.relaxed_madd (local.get $en)
+      (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
+    (local.set $er (f32x4.relaxed_madd (local.get $en)
+      (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
     (f32x4.mul
-      (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
-        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
-          (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er)
-          (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er)
-          (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er)
-          (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er)
-          (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er)
-          (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er)
-          (v128.const f32x4 1 1 1 1)) (local.get $er)
-          (v128.const f32x4 1 1 1 1))
+      (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+        (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03) (local.get $er)
+        (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02)) (local.get $er)
+        (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01)) (local.get $er)
+        (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01)) (local.get $er)
+        (v128.const f32x4 1 1 1 1)) (local.get $er)
+        (v128.const f32x4 1 1 1 1))
       (i32x4.shl (local.get $et) (i32.const 23))))
 
-  ;; erfcHalf4(x, e) -> 0.5·erfc(|x|/√2) lanewise, given e = exp(−x²/2).
-  ;; A&S 7.1.26: erfc(z) = t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·exp(−z²),
-  ;; t = 1/(1 + p·z); the 0.5 is folded into the coefficients.
-  (func $erfcHalf4 (param $x v128) (param $e v128) (result v128)
-    (local $t v128) (local $q v128)
+  ;; geluParts(x) -> (Φ(x), exp(−x²/2)) lanewise (A&S 7.1.26 in erfc form, see header)
+  (func $geluParts (param $x v128) (result v128 v128)
+    (local $e v128) (local $t v128) (local $h v128)
+    (local.set $e (call $exp4 (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
+      (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))))
     (local.set $t (f32x4.div (v128.const f32x4 1 1 1 1)
       (f32x4.relaxed_madd (f32x4.abs (local.get $x))
-        (v128.const f32x4 0.2316419 0.2316419 0.2316419 0.2316419) ;; p/√2 = 0.3275911/√2
-        (v128.const f32x4 1 1 1 1))))
-    (local.set $q (f32x4.relaxed_madd
-      (v128.const f32x4 0.5307027145 0.5307027145 0.5307027145 0.5307027145) (local.get $t)
-      (v128.const f32x4 -0.7265760135 -0.7265760135 -0.7265760135 -0.7265760135)))
-    (local.set $q (f32x4.relaxed_madd (local.get $q) (local.get $t)
-      (v128.const f32x4 0.7107068705 0.7107068705 0.7107068705 0.7107068705)))
-    (local.set $q (f32x4.relaxed_madd (local.get $q) (local.get $t)
-      (v128.const f32x4 -0.142248368 -0.142248368 -0.142248368 -0.142248368)))
-    (local.set $q (f32x4.relaxed_madd (local.get $q) (local.get $t)
-      (v128.const f32x4 0.127414796 0.127414796 0.127414796 0.127414796)))
-    (f32x4.mul (f32x4.mul (local.get $q) (local.get $t)) (local.get $e)))
-
-  ;; cdf4(x, e) -> Φ(x) = 0.5·(1 + erf(x/√2)) given e = exp(−x²/2).
-  (func $cdf4 (param $x v128) (param $e v128) (result v128)
-    (local $h v128)
-    (local.set $h (call $erfcHalf4 (local.get $x) (local.get $e)))
-    (v128.bitselect
-      (local.get $h)
-      (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $h))
-      (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0))))
+        (v128.const f32x4 0.2316419 0.2316419 0.2316419 0.2316419) (v128.const f32x4 1 1 1 1))))
+    (local.set $h (f32x4.mul (f32x4.mul
+      (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+        (v128.const f32x4 0.5307027145 0.5307027145 0.5307027145 0.5307027145) (local.get $t)
+        (v128.const f32x4 -0.7265760135 -0.7265760135 -0.7265760135 -0.7265760135)) (local.get $t)
+        (v128.const f32x4 0.7107068705 0.7107068705 0.7107068705 0.7107068705)) (local.get $t)
+        (v128.const f32x4 -0.142248368 -0.142248368 -0.142248368 -0.142248368)) (local.get $t)
+        (v128.const f32x4 0.127414796 0.127414796 0.127414796 0.127414796))
+      (local.get $t)) (local.get $e)))
+    (v128.bitselect (local.get $h) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $h))
+      (i32x4.shr_s (local.get $x) (i32.const 31)))
+    (local.get $e))
 
   ;; hsum(v) -> v0 + v1 + v2 + v3
   (func $hsum (param $v v128) (result f32)
@@ -110,115 +103,160 @@
   ;;   out (N), inp (N): out = 0.5·x·(1 + erf(x/√2)) = x·Φ(x)
   (func (export "geluForward")
     (param $out i32) (param $inp i32) (param $n i32) (param $tid i32) (param $nt i32)
+    (local $k i32) (local $end i32) (local $x v128) (local $e v128) (local $t v128) (local $h v128)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $chunk i32) (local $k i32) (local $end i32)
-    (local $x v128) (local $e v128)
-    (local.set $chunk (i32.and
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
+    (local $kMh v128) (local $kP v128) (local $kB5 v128) (local $kB4 v128) (local $kB3 v128) (local $kB2 v128) (local $kB1 v128)
+    ;; elementwise split: chunk = ceil(n/nt) rounded up to 16; [k, end) in bytes
+    (local.set $k (i32.and
       (i32.add (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt))
         (i32.const 15))
       (i32.const -16)))
-    (local.set $k (i32.mul (local.get $tid) (local.get $chunk)))
-    (local.set $end (i32.add (local.get $k) (local.get $chunk)))
+    (local.set $end (i32.mul (i32.add (local.get $tid) (i32.const 1)) (local.get $k)))
+    (local.set $k (i32.mul (local.get $tid) (local.get $k)))
     (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
     (if (i32.ge_u (local.get $k) (local.get $end)) (then (return)))
-    ;; byte offsets from here on
     (local.set $k (i32.shl (local.get $k) (i32.const 2)))
     (local.set $end (i32.shl (local.get $end) (i32.const 2)))
+    ;; exp constants live in locals (see header)
+    (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+    (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
+    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
+    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
+    (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
+    (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
+    (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
+    (local.set $kOne (v128.const f32x4 1 1 1 1))
+    (local.set $kMh (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))
+    (local.set $kP (v128.const f32x4 0.2316419 0.2316419 0.2316419 0.2316419))
+    (local.set $kB5 (v128.const f32x4 0.5307027145 0.5307027145 0.5307027145 0.5307027145))
+    (local.set $kB4 (v128.const f32x4 -0.7265760135 -0.7265760135 -0.7265760135 -0.7265760135))
+    (local.set $kB3 (v128.const f32x4 0.7107068705 0.7107068705 0.7107068705 0.7107068705))
+    (local.set $kB2 (v128.const f32x4 -0.142248368 -0.142248368 -0.142248368 -0.142248368))
+    (local.set $kB1 (v128.const f32x4 0.127414796 0.127414796 0.127414796 0.127414796))
     (block $vdone (loop $v
       (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)))
       (local.set $x (v128.load (i32.add (local.get $inp) (local.get $k))))
-      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
-                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
-        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
-                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-                      (f32x4.mul
-                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-                        (i32x4.shl (local.get $et) (i32.const 23)))))
+      ;; e = exp(arg ≤ 0), $exp4 inlined
+      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (local.get $kMh)) (local.get $kLo)))
+      (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+      (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+      (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+      (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+      (local.set $e (f32x4.mul
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+          (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+          (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+        (i32x4.shl (local.get $et) (i32.const 23))))
+      ;; h = ½·erfc(|x|/√2) = t·(b1 + t·(b2 + t·(b3 + t·(b4 + t·b5))))·e,  t = 1/(1 + 0.2316419·|x|)
+      (local.set $t (f32x4.div (local.get $kOne)
+        (f32x4.relaxed_madd (f32x4.abs (local.get $x)) (local.get $kP) (local.get $kOne))))
+      (local.set $h (f32x4.mul (f32x4.mul
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+          (local.get $kB5) (local.get $t) (local.get $kB4)) (local.get $t) (local.get $kB3)) (local.get $t)
+          (local.get $kB2)) (local.get $t) (local.get $kB1))
+        (local.get $t)) (local.get $e)))
+      ;; out = x·Φ(x),  Φ = x < 0 ? h : 1 − h
       (v128.store (i32.add (local.get $out) (local.get $k))
-        (f32x4.mul (local.get $x) (call $cdf4 (local.get $x) (local.get $e))))
+        (f32x4.mul (local.get $x)
+          (v128.bitselect (local.get $h) (f32x4.sub (local.get $kOne) (local.get $h))
+            (i32x4.shr_s (local.get $x) (i32.const 31)))))
       (local.set $k (i32.add (local.get $k) (i32.const 16)))
       (br $v)))
-    (block $tdone (loop $t
+    (block $tdone (loop $tl
       (br_if $tdone (i32.ge_u (local.get $k) (local.get $end)))
       (local.set $x (f32x4.splat (f32.load (i32.add (local.get $inp) (local.get $k)))))
-      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
-                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
-        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
-                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-                      (f32x4.mul
-                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-                        (i32x4.shl (local.get $et) (i32.const 23)))))
       (f32.store (i32.add (local.get $out) (local.get $k))
-        (f32x4.extract_lane 0 (f32x4.mul (local.get $x) (call $cdf4 (local.get $x) (local.get $e)))))
+        (f32x4.extract_lane 0 (f32x4.mul (local.get $x) (drop (call $geluParts (local.get $x))))))
       (local.set $k (i32.add (local.get $k) (i32.const 4)))
-      (br $t))))
+      (br $tl))))
 
   ;; geluBackward(dinp, inp, dout, n, tid, nt)
   ;;   dinp (N), inp (N), dout (N). Inverts `out = x·Φ(x)`:
   ;;   dinp += dout·(Φ(x) + x·φ(x)),  φ(x) = exp(−x²/2)/√(2π)
   (func (export "geluBackward")
     (param $dinp i32) (param $inp i32) (param $dout i32) (param $n i32) (param $tid i32) (param $nt i32)
+    (local $k i32) (local $end i32) (local $x v128) (local $e v128) (local $t v128) (local $h v128)
+    (local $kIs2pi v128)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $chunk i32) (local $k i32) (local $end i32)
-    (local $x v128) (local $e v128) (local $g v128)
-    (local.set $chunk (i32.and
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
+    (local $kMh v128) (local $kP v128) (local $kB5 v128) (local $kB4 v128) (local $kB3 v128) (local $kB2 v128) (local $kB1 v128)
+    ;; elementwise split: chunk = ceil(n/nt) rounded up to 16; [k, end) in bytes
+    (local.set $k (i32.and
       (i32.add (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt))
         (i32.const 15))
       (i32.const -16)))
-    (local.set $k (i32.mul (local.get $tid) (local.get $chunk)))
-    (local.set $end (i32.add (local.get $k) (local.get $chunk)))
+    (local.set $end (i32.mul (i32.add (local.get $tid) (i32.const 1)) (local.get $k)))
+    (local.set $k (i32.mul (local.get $tid) (local.get $k)))
     (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
     (if (i32.ge_u (local.get $k) (local.get $end)) (then (return)))
     (local.set $k (i32.shl (local.get $k) (i32.const 2)))
     (local.set $end (i32.shl (local.get $end) (i32.const 2)))
+    ;; exp constants live in locals (see header)
+    (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+    (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
+    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
+    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
+    (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
+    (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
+    (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
+    (local.set $kOne (v128.const f32x4 1 1 1 1))
+    (local.set $kMh (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))
+    (local.set $kP (v128.const f32x4 0.2316419 0.2316419 0.2316419 0.2316419))
+    (local.set $kB5 (v128.const f32x4 0.5307027145 0.5307027145 0.5307027145 0.5307027145))
+    (local.set $kB4 (v128.const f32x4 -0.7265760135 -0.7265760135 -0.7265760135 -0.7265760135))
+    (local.set $kB3 (v128.const f32x4 0.7107068705 0.7107068705 0.7107068705 0.7107068705))
+    (local.set $kB2 (v128.const f32x4 -0.142248368 -0.142248368 -0.142248368 -0.142248368))
+    (local.set $kB1 (v128.const f32x4 0.127414796 0.127414796 0.127414796 0.127414796))
+    (local.set $kIs2pi (v128.const f32x4 0.3989422804 0.3989422804 0.3989422804 0.3989422804))
     (block $vdone (loop $v
       (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)))
       (local.set $x (v128.load (i32.add (local.get $inp) (local.get $k))))
-      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
-                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
-        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
-                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-                      (f32x4.mul
-                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-                        (i32x4.shl (local.get $et) (i32.const 23)))))
-      (local.set $g (f32x4.relaxed_madd (local.get $x)
-        (f32x4.mul (local.get $e) (v128.const f32x4 0.3989422804 0.3989422804 0.3989422804 0.3989422804))
-        (call $cdf4 (local.get $x) (local.get $e))))
+      ;; e = exp(arg ≤ 0), $exp4 inlined
+      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (local.get $kMh)) (local.get $kLo)))
+      (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+      (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+      (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+      (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+      (local.set $e (f32x4.mul
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+          (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+          (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+        (i32x4.shl (local.get $et) (i32.const 23))))
+      ;; h = ½·erfc(|x|/√2) = t·(b1 + t·(b2 + t·(b3 + t·(b4 + t·b5))))·e,  t = 1/(1 + 0.2316419·|x|)
+      (local.set $t (f32x4.div (local.get $kOne)
+        (f32x4.relaxed_madd (f32x4.abs (local.get $x)) (local.get $kP) (local.get $kOne))))
+      (local.set $h (f32x4.mul (f32x4.mul
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+          (local.get $kB5) (local.get $t) (local.get $kB4)) (local.get $t) (local.get $kB3)) (local.get $t)
+          (local.get $kB2)) (local.get $t) (local.get $kB1))
+        (local.get $t)) (local.get $e)))
+      ;; dinp += dout·(Φ + x·e/√(2π))
       (v128.store (i32.add (local.get $dinp) (local.get $k))
-        (f32x4.relaxed_madd (v128.load (i32.add (local.get $dout) (local.get $k))) (local.get $g)
+        (f32x4.relaxed_madd (v128.load (i32.add (local.get $dout) (local.get $k)))
+          (f32x4.relaxed_madd (local.get $x) (f32x4.mul (local.get $e) (local.get $kIs2pi))
+            (v128.bitselect (local.get $h) (f32x4.sub (local.get $kOne) (local.get $h))
+              (i32x4.shr_s (local.get $x) (i32.const 31))))
           (v128.load (i32.add (local.get $dinp) (local.get $k)))))
       (local.set $k (i32.add (local.get $k) (i32.const 16)))
       (br $v)))
-    (block $tdone (loop $t
+    (block $tdone (loop $tl
       (br_if $tdone (i32.ge_u (local.get $k) (local.get $end)))
       (local.set $x (f32x4.splat (f32.load (i32.add (local.get $inp) (local.get $k)))))
-      (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
-                      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x))
-        (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)) (v128.const f32x4 -88 -88 -88 -88)))
-                      (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-                      (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-                      (f32x4.mul
-                        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-                        (i32x4.shl (local.get $et) (i32.const 23)))))
-      (local.set $g (f32x4.relaxed_madd (local.get $x)
-        (f32x4.mul (local.get $e) (v128.const f32x4 0.3989422804 0.3989422804 0.3989422804 0.3989422804))
-        (call $cdf4 (local.get $x) (local.get $e))))
+      (call $geluParts (local.get $x))
+      (local.set $e)
+      (local.set $h)                                       ;; Φ
       (f32.store (i32.add (local.get $dinp) (local.get $k))
         (f32.add (f32.load (i32.add (local.get $dinp) (local.get $k)))
-          (f32.mul (f32.load (i32.add (local.get $dout) (local.get $k))) (f32x4.extract_lane 0 (local.get $g)))))
+          (f32.mul (f32.load (i32.add (local.get $dout) (local.get $k)))
+            (f32x4.extract_lane 0 (f32x4.relaxed_madd (local.get $x)
+              (f32x4.mul (local.get $e) (local.get $kIs2pi)) (local.get $h))))))
       (local.set $k (i32.add (local.get $k) (i32.const 4)))
-      (br $t))))
+      (br $tl))))
 
   ;; ---------------------------------------------------------------------------
   ;; LayerNorm
@@ -427,31 +465,57 @@
   ;;   out (N,C), inp (N,C): out = exp(x − max_c x) / Σ_c exp(x − max_c x)
   (func (export "softmaxForward")
     (param $out i32) (param $inp i32) (param $n i32) (param $c i32) (param $tid i32) (param $nt i32)
-    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $chunk i32) (local $r i32) (local $rend i32) (local $rowb i32) (local $x i32) (local $o i32)
+    (local $r i32) (local $rend i32) (local $rowb i32) (local $x i32) (local $o i32)
     (local $k i32) (local $cb i32) (local $cv i32)
-    (local $a0 v128) (local $a1 v128) (local $mv v128) (local $e v128)
-    (local $mx f32) (local $sum f32) (local $inv v128)
-    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
-    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
-    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $mv v128) (local $e v128) (local $inv v128)
+    (local $mx f32) (local $sum f32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
+    ;; row split: rows [r, rend), chunk = ceil(n/nt)
+    (local.set $rend (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $rend)))
+    (local.set $rend (i32.add (local.get $r) (local.get $rend)))
     (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
     (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cv (i32.and (local.get $cb) (i32.const -16)))
+    ;; exp constants live in locals (see header)
+    (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+    (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
+    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
+    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
+    (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
+    (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
+    (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
+    (local.set $kOne (v128.const f32x4 1 1 1 1))
     (block $rdone (loop $row
       (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
       (local.set $rowb (i32.mul (local.get $r) (local.get $cb)))
       (local.set $x (i32.add (local.get $inp) (local.get $rowb)))
       (local.set $o (i32.add (local.get $out) (local.get $rowb)))
       ;; pass 1: row max
+      ;; four independent max chains over 16 floats, then 4 at a time
       (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $a1 (local.get $a0))
+      (local.set $a2 (local.get $a0))
+      (local.set $a3 (local.get $a0))
       (local.set $k (i32.const 0))
+      (block $d0 (loop $l0
+        (br_if $d0 (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cv)))
+        (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $a1 (f32x4.pmax (local.get $a1) (v128.load offset=16 (i32.add (local.get $x) (local.get $k)))))
+        (local.set $a2 (f32x4.pmax (local.get $a2) (v128.load offset=32 (i32.add (local.get $x) (local.get $k)))))
+        (local.set $a3 (f32x4.pmax (local.get $a3) (v128.load offset=48 (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 64)))
+        (br $l0)))
       (block $d1 (loop $l1
         (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
         (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
         (br $l1)))
-      (local.set $mx (call $hmax (local.get $a0)))
+      (local.set $mx (call $hmax (f32x4.pmax (f32x4.pmax (local.get $a0) (local.get $a1))
+        (f32x4.pmax (local.get $a2) (local.get $a3)))))
       (block $d1t (loop $l1t
         (br_if $d1t (i32.ge_u (local.get $k) (local.get $cb)))
         (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $x) (local.get $k)))))
@@ -463,15 +527,17 @@
       (local.set $k (i32.const 0))
       (block $d2 (loop $l2
         (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
-        (local.set $e (block (result v128) ;; exp, inlined (see $exp4)
-                        (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (v128.const f32x4 -88 -88 -88 -88)))
-                        (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                        (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                        (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-                        (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-                        (f32x4.mul
-                          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-                          (i32x4.shl (local.get $et) (i32.const 23)))))
+        ;; e = exp(arg ≤ 0), $exp4 inlined
+        (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
+        (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+        (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+        (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+        (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+        (local.set $e (f32x4.mul
+          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+            (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+            (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+          (i32x4.shl (local.get $et) (i32.const 23))))
         (v128.store (i32.add (local.get $o) (local.get $k)) (local.get $e))
         (local.set $a0 (f32x4.add (local.get $a0) (local.get $e)))
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
@@ -564,63 +630,137 @@
   ;; ---------------------------------------------------------------------------
 
   ;; crossEntropyLse(lse, logits, n, v, tid, nt)
-  ;;   lse (N), logits (N,V): lse[r] = max + log Σ_j exp(logits[r,j] − max)
-  ;;   Two passes per row (max, then Σ exp); the row stays in L2 between them.
+  ;;   lse (N), logits (N,V): lse[r] = M + log Σ_j exp(logits[r,j] − M), M = max_j logits[r,j]
+  ;;   One streaming pass per row in 4 KB blocks (online softmax): the block max is
+  ;;   taken first (the block then sits in L1), the running sum is rescaled by
+  ;;   exp(M_old − M_new) when the max grows, then the block's exps are added.
   (func (export "crossEntropyLse")
     (param $lse i32) (param $logits i32) (param $n i32) (param $v i32) (param $tid i32) (param $nt i32)
+    (local $r i32) (local $rend i32) (local $x i32)
+    (local $k i32) (local $b i32) (local $bend i32) (local $vb i32) (local $vv i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $mv v128) (local $e v128)
+    (local $mx f32) (local $bm f32) (local $sum f32) (local $xf f32)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $chunk i32) (local $r i32) (local $rend i32) (local $x i32)
-    (local $k i32) (local $vb i32) (local $vv i32)
-    (local $a0 v128) (local $a1 v128) (local $mv v128)
-    (local $mx f32) (local $sum f32)
-    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
-    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
-    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
+    ;; row split: rows [r, rend), chunk = ceil(n/nt)
+    (local.set $rend (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $rend)))
+    (local.set $rend (i32.add (local.get $r) (local.get $rend)))
     (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
     (local.set $vb (i32.shl (local.get $v) (i32.const 2)))
     (local.set $vv (i32.and (local.get $vb) (i32.const -16)))
+    ;; exp constants live in locals (see header)
+    (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+    (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
+    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
+    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
+    (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
+    (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
+    (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
+    (local.set $kOne (v128.const f32x4 1 1 1 1))
     (block $rdone (loop $row
       (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
       (local.set $x (i32.add (local.get $logits) (i32.mul (local.get $r) (local.get $vb))))
-      ;; pass 1: max
-      (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
-      (local.set $k (i32.const 0))
-      (block $d1 (loop $l1
-        (br_if $d1 (i32.ge_u (local.get $k) (local.get $vv)))
-        (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
-        (local.set $k (i32.add (local.get $k) (i32.const 16)))
-        (br $l1)))
-      (local.set $mx (call $hmax (local.get $a0)))
-      (block $d1t (loop $l1t
-        (br_if $d1t (i32.ge_u (local.get $k) (local.get $vb)))
-        (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $x) (local.get $k)))))
-        (local.set $k (i32.add (local.get $k) (i32.const 4)))
-        (br $l1t)))
+      (local.set $mx (f32.const -inf))
       (local.set $mv (f32x4.splat (local.get $mx)))
-      ;; pass 2: Σ exp(x − max)
-      (local.set $a0 (v128.const i32x4 0 0 0 0))
-      (local.set $k (i32.const 0))
-      (block $d2 (loop $l2
-        (br_if $d2 (i32.ge_u (local.get $k) (local.get $vv)))
-        (local.set $a0 (f32x4.add (local.get $a0)
-          (block (result v128) ;; exp, inlined (see $exp4)
-            (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (v128.const f32x4 -88 -88 -88 -88)))
-            (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-            (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-            (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-            (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-            (f32x4.mul
-              (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-              (i32x4.shl (local.get $et) (i32.const 23))))))
-        (local.set $k (i32.add (local.get $k) (i32.const 16)))
-        (br $l2)))
-      (local.set $sum (call $hsum (local.get $a0)))
-      (block $d2t (loop $l2t
-        (br_if $d2t (i32.ge_u (local.get $k) (local.get $vb)))
-        (local.set $sum (f32.add (local.get $sum) (f32x4.extract_lane 0 (call $exp4 (f32x4.sub
-          (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $k)))) (local.get $mv))))))
+      (local.set $a0 (v128.const i32x4 0 0 0 0))   ;; Σ exp(x − mx), two chains
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $b (i32.const 0))
+      (block $bdone (loop $blk
+        (br_if $bdone (i32.ge_u (local.get $b) (local.get $vv)))
+        (local.set $bend (i32.add (local.get $b) (i32.const 4096)))
+        (if (i32.gt_u (local.get $bend) (local.get $vv)) (then (local.set $bend (local.get $vv))))
+        ;; block max: four independent chains
+        (local.set $a2 (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $a3 (local.get $a2))
+        (local.set $e (local.get $a2))
+        (local.set $k (local.get $b))
+        (block $d0 (loop $l0
+          (br_if $d0 (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $bend)))
+          (local.set $a2 (f32x4.pmax (local.get $a2) (v128.load (i32.add (local.get $x) (local.get $k)))))
+          (local.set $a3 (f32x4.pmax (local.get $a3) (v128.load offset=16 (i32.add (local.get $x) (local.get $k)))))
+          (local.set $e (f32x4.pmax (local.get $e) (v128.load offset=32 (i32.add (local.get $x) (local.get $k)))))
+          (local.set $mv (f32x4.pmax (local.get $mv) (v128.load offset=48 (i32.add (local.get $x) (local.get $k)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 64)))
+          (br $l0)))
+        (block $d1 (loop $l1
+          (br_if $d1 (i32.ge_u (local.get $k) (local.get $bend)))
+          (local.set $a2 (f32x4.pmax (local.get $a2) (v128.load (i32.add (local.get $x) (local.get $k)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $l1)))
+        ;; (mv started as splat(mx), so bm ≥ mx)
+        (local.set $bm (call $hmax (f32x4.pmax (f32x4.pmax (local.get $a2) (local.get $a3))
+          (f32x4.pmax (local.get $e) (local.get $mv)))))
+        (if (f32.gt (local.get $bm) (local.get $mx)) (then
+          (local.set $e (call $exp4 (f32x4.splat (f32.sub (local.get $mx) (local.get $bm)))))
+          (local.set $a0 (f32x4.mul (local.get $a0) (local.get $e)))
+          (local.set $a1 (f32x4.mul (local.get $a1) (local.get $e)))
+          (local.set $mx (local.get $bm))))
+        (local.set $mv (f32x4.splat (local.get $mx)))
+        ;; Σ exp(x − mx) over the block (from L1)
+        (local.set $k (local.get $b))
+        (block $d2 (loop $l2
+          (br_if $d2 (i32.gt_u (i32.add (local.get $k) (i32.const 32)) (local.get $bend)))
+          ;; e = exp(arg ≤ 0), $exp4 inlined
+          (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
+          (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+          (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $e (f32x4.mul
+            (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+              (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+              (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+            (i32x4.shl (local.get $et) (i32.const 23))))
+          (local.set $a0 (f32x4.add (local.get $a0) (local.get $e)))
+          ;; e = exp(arg ≤ 0), $exp4 inlined
+          (local.set $ex (f32x4.pmax (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
+          (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+          (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $e (f32x4.mul
+            (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+              (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+              (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+            (i32x4.shl (local.get $et) (i32.const 23))))
+          (local.set $a1 (f32x4.add (local.get $a1) (local.get $e)))
+          (local.set $k (i32.add (local.get $k) (i32.const 32)))
+          (br $l2)))
+        (block $d2b (loop $l2b
+          (br_if $d2b (i32.ge_u (local.get $k) (local.get $bend)))
+          ;; e = exp(arg ≤ 0), $exp4 inlined
+          (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
+          (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+          (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $e (f32x4.mul
+            (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+              (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+              (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+            (i32x4.shl (local.get $et) (i32.const 23))))
+          (local.set $a0 (f32x4.add (local.get $a0) (local.get $e)))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $l2b)))
+        (local.set $b (local.get $bend))
+        (br $blk)))
+      (local.set $sum (call $hsum (f32x4.add (local.get $a0) (local.get $a1))))
+      ;; scalar tail (< 4 floats), same online update
+      (local.set $k (local.get $vv))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $k) (local.get $vb)))
+        (local.set $xf (f32.load (i32.add (local.get $x) (local.get $k))))
+        (if (f32.gt (local.get $xf) (local.get $mx)) (then
+          (local.set $sum (f32.mul (local.get $sum)
+            (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (f32.sub (local.get $mx) (local.get $xf)))))))
+          (local.set $mx (local.get $xf))))
+        (local.set $sum (f32.add (local.get $sum)
+          (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (f32.sub (local.get $xf) (local.get $mx)))))))
         (local.set $k (i32.add (local.get $k) (i32.const 4)))
-        (br $l2t)))
+        (br $l3)))
       (f32.store (i32.add (local.get $lse) (i32.shl (local.get $r) (i32.const 2)))
         (f32.add (local.get $mx) (call $log (local.get $sum))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
@@ -680,10 +820,11 @@
   (func (export "crossEntropyBackward")
     (param $dlogits i32) (param $dloss i32) (param $logits i32) (param $lse i32) (param $targets i32)
     (param $n i32) (param $v i32) (param $tid i32) (param $nt i32)
-    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $chunk i32) (local $r i32) (local $rend i32) (local $x i32) (local $dx i32) (local $t i32)
+    (local $r i32) (local $rend i32) (local $x i32) (local $dx i32) (local $t i32)
     (local $k i32) (local $vb i32) (local $vv i32) (local $cnt i32)
-    (local $lv v128) (local $sv v128) (local $sc f32) (local $p i32)
+    (local $lv v128) (local $sv v128) (local $e v128) (local $sc f32) (local $p i32)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
     ;; count valid targets over all rows
     (block $cd (loop $cl
       (br_if $cd (i32.ge_u (local.get $r) (local.get $n)))
@@ -694,12 +835,24 @@
     (if (i32.eqz (local.get $cnt)) (then (return)))
     (local.set $sc (f32.div (f32.load (local.get $dloss)) (f32.convert_i32_u (local.get $cnt))))
     (local.set $sv (f32x4.splat (local.get $sc)))
-    (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
-    (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
-    (local.set $rend (i32.add (local.get $r) (local.get $chunk)))
+    ;; row split: rows [r, rend), chunk = ceil(n/nt)
+    (local.set $rend (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
+    (local.set $r (i32.mul (local.get $tid) (local.get $rend)))
+    (local.set $rend (i32.add (local.get $r) (local.get $rend)))
     (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
     (local.set $vb (i32.shl (local.get $v) (i32.const 2)))
     (local.set $vv (i32.and (local.get $vb) (i32.const -16)))
+    ;; exp constants live in locals (see header)
+    (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+    (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
+    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
+    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
+    (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
+    (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
+    (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
+    (local.set $kOne (v128.const f32x4 1 1 1 1))
     (block $rdone (loop $row
       (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
       (local.set $t (i32.load (i32.add (local.get $targets) (i32.shl (local.get $r) (i32.const 2)))))
@@ -710,18 +863,19 @@
         (local.set $k (i32.const 0))
         (block $d1 (loop $l1
           (br_if $d1 (i32.ge_u (local.get $k) (local.get $vv)))
+          ;; e = exp(arg ≤ 0), $exp4 inlined
+          (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $lv)) (local.get $kLo)))
+          (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+          (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $e (f32x4.mul
+            (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
+              (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
+              (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+            (i32x4.shl (local.get $et) (i32.const 23))))
           (v128.store (i32.add (local.get $dx) (local.get $k))
-            (f32x4.relaxed_madd (local.get $sv)
-              (block (result v128) ;; exp, inlined (see $exp4)
-                (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $lv)) (v128.const f32x4 -88 -88 -88 -88)))
-                (local.set $et (f32x4.relaxed_madd (local.get $ex) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                (local.set $en (f32x4.sub (local.get $et) (v128.const f32x4 12583039 12583039 12583039 12583039)))
-                (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $ex)))
-                (local.set $er (f32x4.relaxed_madd (local.get $en) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $er)))
-                (f32x4.mul
-                  (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $er) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)) (local.get $er) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)) (local.get $er) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)) (local.get $er) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)) (local.get $er) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)) (local.get $er) (v128.const f32x4 1 1 1 1)) (local.get $er) (v128.const f32x4 1 1 1 1))
-                  (i32x4.shl (local.get $et) (i32.const 23))))
-              (v128.load (i32.add (local.get $dx) (local.get $k)))))
+            (f32x4.relaxed_madd (local.get $sv) (local.get $e) (v128.load (i32.add (local.get $dx) (local.get $k)))))
           (local.set $k (i32.add (local.get $k) (i32.const 16)))
           (br $l1)))
         (block $d1t (loop $l1t

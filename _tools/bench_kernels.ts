@@ -1,0 +1,191 @@
+/**
+ * Kernel benchmark: matmul GFLOP/s on `ref`, `wasm` with 1 thread and `wasm`
+ * with every thread, and the GB/s of the memory-bound kernels next to a
+ * memcpy measured in the same run.
+ *
+ * ```sh
+ * deno task bench:kernels                 # table
+ * deno task bench:kernels --json          # one JSON object per line
+ * deno task bench:kernels --threads 2 --repeat 7 --quick
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type Backend, refBackend, type Storage, wasmBackend } from "../tensor/mod.ts";
+import { defaultThreads, parseThreads } from "../tensor/backends/wasm/backend.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    json: { type: "boolean", default: false },
+    threads: { type: "string" },
+    repeat: { type: "string", default: "5" },
+    quick: { type: "boolean", default: false },
+  },
+});
+const threads = flags.threads ? parseThreads(flags.threads, "--threads") : defaultThreads();
+const repeat = parseThreads(flags.repeat!, "--repeat");
+
+/** A matmul shape: M × K times K × N. */
+const SHAPES: readonly [number, number, number][] = flags.quick
+  ? [[256, 256, 256]]
+  : [[1024, 768, 768], [1024, 768, 3072], [1024, 3072, 768], [2048, 256, 50304]];
+/** ref is ~1 GFLOP/s: it runs the first REF_ROWS rows only (the rate does not depend on M). */
+const REF_ROWS = 32;
+
+interface Timing {
+  best: number;
+  median: number;
+}
+
+function time(fn: () => void, reps: number): Timing {
+  fn(); // warm up (JIT, page faults)
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  ts.sort((a, b) => a - b);
+  return { best: ts[0], median: ts[Math.floor(ts.length / 2)] };
+}
+
+function report(row: Record<string, string | number>, text: string): void {
+  console.log(flags.json ? JSON.stringify(row) : text);
+}
+
+function filled(backend: Backend, n: number): Storage {
+  const s = backend.alloc("f32", n);
+  const host = new Float32Array(n);
+  for (let i = 0; i < n; i++) host[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+  backend.write(s, host);
+  return s;
+}
+
+function benchMatmul(
+  backend: Backend,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const rows = backend.name === "ref" ? Math.min(m, REF_ROWS) : m;
+  const [a, b, c] = [filled(backend, rows * k), filled(backend, k * n), backend.alloc("f32", rows * n)];
+  const reps = backend.name === "ref" ? 1 : repeat;
+  const t = time(
+    () => backend.kernels.gemm(c, a, b, null, { batch: 1, m: rows, n, k, transA, transB, accumulate: false }),
+    reps,
+  );
+  const gflops = (2 * rows * n * k) / t.best / 1e9;
+  const median = (2 * rows * n * k) / t.median / 1e9;
+  report(
+    {
+      bench: "matmul",
+      m,
+      k,
+      n,
+      transA: +transA,
+      transB: +transB,
+      backend: backend.name,
+      threads: backend.threads,
+      gflops: +gflops.toFixed(2),
+      gflops_median: +median.toFixed(2),
+      ...(rows !== m ? { rows_measured: rows } : {}),
+    },
+    `matmul ${m}×${k}×${n}${transA ? " Aᵀ" : ""}${transB ? " Bᵀ" : ""}  ${
+      backend.name.padEnd(4)
+    } ${backend.threads}t  ` +
+      `${gflops.toFixed(1).padStart(6)} GFLOP/s (median ${median.toFixed(1)})${
+        rows !== m ? ` [${rows} rows]` : ""
+      }`,
+  );
+  for (const s of [a, b, c]) backend.free(s);
+}
+
+/** Memory-bound kernels: bytes moved per element, and the call. */
+function benchMemory(backend: Backend): void {
+  const rows = flags.quick ? 1024 : 16384, c = 768, n = rows * c;
+  const k = backend.kernels;
+  const [x, y, w, b, mean, rstd, m, v] = [
+    filled(backend, n),
+    backend.alloc("f32", n),
+    filled(backend, c),
+    filled(backend, c),
+    backend.alloc("f32", rows),
+    backend.alloc("f32", rows),
+    backend.alloc("f32", n),
+    backend.alloc("f32", n),
+  ];
+  const hp = {
+    lr: 1e-4,
+    beta1: 0.9,
+    beta2: 0.95,
+    eps: 1e-8,
+    weightDecay: 0.1,
+    biasCorrection1: 0.1,
+    biasCorrection2: 0.05,
+  };
+  const cases: [string, number, () => void][] = [
+    ["copy (memcpy)", 8, () => k.copy(y, x, n)],
+    ["layernorm", 8, () => k.layernormForward(y, mean, rstd, x, w, b, rows, c, 1e-5)],
+    ["gelu", 8, () => k.geluForward(y, x, n)],
+    ["softmax", 8, () => k.softmaxForward(y, x, rows, c)],
+    ["adamw", 28, () => k.adamw(y, x, m, v, null, n, hp)],
+  ];
+  let memcpy = 0;
+  for (const [name, bytes, fn] of cases) {
+    const t = time(fn, repeat);
+    const gbps = (bytes * n) / t.best / 1e9;
+    if (name.startsWith("copy")) memcpy = gbps;
+    report(
+      {
+        bench: name.split(" ")[0],
+        backend: backend.name,
+        threads: backend.threads,
+        n,
+        gbps: +gbps.toFixed(2),
+        of_memcpy: +(gbps / memcpy).toFixed(3),
+      },
+      `${name.padEnd(14)} ${backend.name.padEnd(4)} ${backend.threads}t  ${
+        gbps.toFixed(1).padStart(6)
+      } GB/s  ` +
+        `(${((100 * gbps) / memcpy).toFixed(0)}% of memcpy)`,
+    );
+  }
+  // The host's own memcpy for reference (TypedArray.prototype.set on the same sizes).
+  const src = new Float32Array(n), dst = new Float32Array(n);
+  const t = time(() => dst.set(src), repeat);
+  const gbps = (8 * n) / t.best / 1e9;
+  report(
+    { bench: "host_memcpy", n, gbps: +gbps.toFixed(2) },
+    `host memcpy (TypedArray.set)  ${gbps.toFixed(1)} GB/s`,
+  );
+}
+
+const ref = refBackend();
+const wasm1 = wasmBackend({ threads: 1 });
+const wasmAll = threads > 1 ? wasmBackend({ threads }) : null;
+if (!flags.json) {
+  console.log(
+    `metatokens kernel benchmark — ${navigator.hardwareConcurrency} cores visible, ${threads} threads, ` +
+      `best of ${repeat} (ref: 1 run)\n`,
+  );
+}
+for (const [m, k, n] of SHAPES) {
+  for (const backend of [ref, wasm1, wasmAll]) if (backend) benchMatmul(backend, m, k, n, false, false);
+}
+// The other two products of training: forward through nn.Linear (Bᵀ) and the weight gradient (Aᵀ).
+for (const [m, k, n] of SHAPES.slice(0, 2)) {
+  for (const backend of [wasm1, wasmAll]) {
+    if (backend) {
+      benchMatmul(backend, m, k, n, false, true);
+      benchMatmul(backend, m, k, n, true, false);
+    }
+  }
+}
+for (const backend of [wasm1, wasmAll]) if (backend) benchMemory(backend);
+wasm1.dispose();
+wasmAll?.dispose();
