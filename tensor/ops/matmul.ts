@@ -5,6 +5,7 @@
  */
 
 import { apply, type OpDef } from "../autograd.ts";
+import type { GemmDims } from "../kernels.ts";
 import { empty, formatShape, type Tensor } from "../tensor.ts";
 import { assertF32 } from "./_check.ts";
 
@@ -18,20 +19,8 @@ export interface MatmulOptions {
   bias?: Tensor;
 }
 
-/** Attributes the matmul node keeps. */
-export interface MatmulAttrs {
-  /** Products run independently (1 when `b` is a shared 2-D matrix). */
-  batch: number;
-  /** Output rows per product. */
-  m: number;
-  /** Output columns. */
-  n: number;
-  /** Inner dimension. */
-  k: number;
-  /** `a` is used transposed. */
-  transA: boolean;
-  /** `b` is used transposed. */
-  transB: boolean;
+/** Attributes the matmul node keeps: the product's dimensions and the output shape. */
+export interface MatmulAttrs extends Omit<GemmDims, "accumulate"> {
   /** Output shape. */
   shape: readonly number[];
 }

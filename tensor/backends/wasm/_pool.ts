@@ -12,14 +12,15 @@
  * the caller never rewrites the control block while a worker may still read it.
  *
  * Control block (Int32 slots): 0 generation, 1 finished count, 2 export
- * index, 3 threads in this call, 4 quit; f64 arguments from byte 64.
+ * index, 3 threads in this call, 4 quit, 5 first thread that trapped (+1);
+ * f64 arguments from byte 64.
  *
  * @module
  */
 
 import { Worker } from "node:worker_threads";
 
-const GEN = 0, DONE = 1, FN = 2, NT = 3, QUIT = 4;
+const GEN = 0, DONE = 1, FN = 2, NT = 3, QUIT = 4, FAILED = 5;
 const ARGS_BYTE = 64;
 /** Most arguments an export may take, `tid` and `nt` excluded. */
 export const MAX_ARGS = 32;
@@ -65,12 +66,21 @@ export class Pool {
     ctl[FN] = index;
     ctl[NT] = nt;
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, FAILED, 0);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
-    fn(...args, 0, nt);
-    const workers = this.#workers.length;
-    for (let done = Atomics.load(ctl, DONE); done < workers; done = Atomics.load(ctl, DONE)) {
-      Atomics.wait(ctl, DONE, done);
+    try {
+      fn(...args, 0, nt);
+    } finally {
+      // Even when thread 0 traps, wait for the others before the block is reused.
+      const workers = this.#workers.length;
+      for (let done = Atomics.load(ctl, DONE); done < workers; done = Atomics.load(ctl, DONE)) {
+        Atomics.wait(ctl, DONE, done);
+      }
+    }
+    const failed = Atomics.load(ctl, FAILED);
+    if (failed !== 0) {
+      throw new Error(`WebAssembly export ${this.names[index]} trapped on worker thread ${failed - 1}`);
     }
   }
 
@@ -98,7 +108,12 @@ export function serve(memory: WebAssembly.Memory, tid: number, exports: readonly
     const nt = ctl[NT];
     if (tid < nt) {
       const fn = exports[ctl[FN]];
-      fn(...Array.from(args.subarray(0, fn.length - 2)), tid, nt);
+      try {
+        fn(...Array.from(args.subarray(0, fn.length - 2)), tid, nt);
+      } catch (e) {
+        console.error(`metatokens worker ${tid}:`, e);
+        Atomics.compareExchange(ctl, FAILED, 0, tid + 1);
+      }
     }
     Atomics.add(ctl, DONE, 1);
     Atomics.notify(ctl, DONE);

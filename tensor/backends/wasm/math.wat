@@ -27,11 +27,27 @@
 ;;   exp(r) = 1 + r·(1 + r·(q2 + r·(q3 + r·(q4 + r·q5)))), minimax for relative
 ;;   error on |r| ≤ 0.3472 (7.5e-8); measured max rel error 2e-7 on [−87, 88].
 ;;   $exp4 also clamps x ≤ 88 (no inf/NaN for large inputs); the inlined copies
-;;   omit that clamp because their arguments are ≤ 0 by construction.
-;; erf: Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), used in its erfc form
-;;   ½·erfc(|x|/√2) = t·Σ b_k t^k · exp(−x²/2), t = 1/(1 + 0.2316419·|x|), so that
-;;   Φ(x) = 0.5·(1 + erf(x/√2)) keeps its small values for negative x, and
-;;   exp(−x²/2) is shared with φ(x) in the backward pass.
+;;   omit that clamp because their arguments are ≤ 0 by construction. The copies in
+;;   softmaxForward and crossEntropyLse reduce in one step, r = x − n·ln2 with
+;;   ln2 rounded to f32 (−0.693147182): one FMA less; the error n·2e-9 is ≤ 2.4e-7
+;;   relative at n = −127 (≤ 5e-7 relative for outputs ≥ 1e-5 in the strict
+;;   build, where n·ln2 is rounded before the subtraction).
+;;   Loop-invariant constants are set once into v128 locals; hot loops call nothing.
+;; Φ(x) = ½·(1 + erf(x/√2)), two forms:
+;;   * geluForward ($Phi4): the rational erf of Eigen / XLA (generic_fast_erf_float,
+;;     erf(u) ≈ u·α(u²)/β(u²), α of degree 6 and β of degree 4 in u², u clamped to
+;;     [−4, 4], where erf = ±1 to f32 precision), with u = x/√2 and the ½ folded into
+;;     the coefficients and β normalised to β(0) = 1:
+;;       Φ(x) = ½ + xc·P(xc²)/Q(xc²),  xc = clamp(x, ±4√2),
+;;       P = 0.398942262 + 0.0366150662 z + 0.0045542093 z² + 1.76361878e-4 z³
+;;           + 3.25463429e-6 z⁴ − 2.14599041e-8 z⁵ + 1.05574667e-10 z⁶,
+;;       Q = 1 + 0.258445978 z + 0.029492775 z² + 1.86976825e-3 z³ + 6.38202691e-5 z⁴.
+;;     No exp, one division. Measured over x ∈ [−10, 10] (2M points) against an f64
+;;     reference: |Φ error| ≤ 2.2e-7, |gelu error| ≤ 9.6e-7 (1.4e-6 strict build),
+;;     worst at x ≈ −5.2 where ½ + xc·P/Q cancels; gelu(±100) = 0 and 100 exactly.
+;;   * geluBackward ($geluParts): Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7) in
+;;     its erfc form ½·erfc(|x|/√2) = t·Σ b_k t^k · exp(−x²/2),
+;;     t = 1/(1 + 0.2316419·|x|), so that exp(−x²/2) is shared with φ(x).
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
@@ -83,6 +99,31 @@
       (i32x4.shr_s (local.get $x) (i32.const 31)))
     (local.get $e))
 
+  ;; Phi4(x) -> Φ(x) = ½·(1 + erf(x/√2)) lanewise (rational erf, see header)
+  (func $Phi4 (param $x v128) (result v128)
+    (local $xc v128) (local $z v128)
+    (local $kHi v128) (local $kLo v128) (local $kHalf v128) (local $kOne v128) (local $kP0 v128) (local $kP1 v128) (local $kP2 v128) (local $kP3 v128) (local $kP4 v128) (local $kP5 v128) (local $kP6 v128) (local $kQ1 v128) (local $kQ2 v128) (local $kQ3 v128) (local $kQ4 v128)
+    (local.set $kHi (v128.const f32x4 5.65685415 5.65685415 5.65685415 5.65685415))
+    (local.set $kLo (v128.const f32x4 -5.65685415 -5.65685415 -5.65685415 -5.65685415))
+    (local.set $kHalf (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $kOne (v128.const f32x4 1 1 1 1))
+    (local.set $kP0 (v128.const f32x4 0.398942262 0.398942262 0.398942262 0.398942262))
+    (local.set $kP1 (v128.const f32x4 0.0366150662 0.0366150662 0.0366150662 0.0366150662))
+    (local.set $kP2 (v128.const f32x4 0.0045542093 0.0045542093 0.0045542093 0.0045542093))
+    (local.set $kP3 (v128.const f32x4 1.76361878e-4 1.76361878e-4 1.76361878e-4 1.76361878e-4))
+    (local.set $kP4 (v128.const f32x4 3.25463429e-6 3.25463429e-6 3.25463429e-6 3.25463429e-6))
+    (local.set $kP5 (v128.const f32x4 -2.14599041e-8 -2.14599041e-8 -2.14599041e-8 -2.14599041e-8))
+    (local.set $kP6 (v128.const f32x4 1.05574667e-10 1.05574667e-10 1.05574667e-10 1.05574667e-10))
+    (local.set $kQ1 (v128.const f32x4 0.258445978 0.258445978 0.258445978 0.258445978))
+    (local.set $kQ2 (v128.const f32x4 0.029492775 0.029492775 0.029492775 0.029492775))
+    (local.set $kQ3 (v128.const f32x4 1.86976825e-3 1.86976825e-3 1.86976825e-3 1.86976825e-3))
+    (local.set $kQ4 (v128.const f32x4 6.38202691e-5 6.38202691e-5 6.38202691e-5 6.38202691e-5))
+    (local.set $xc (f32x4.pmax (f32x4.pmin (local.get $x) (local.get $kHi)) (local.get $kLo)))
+    (local.set $z (f32x4.mul (local.get $xc) (local.get $xc)))
+    (f32x4.add (local.get $kHalf) (f32x4.div (f32x4.mul (local.get $xc)
+      (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kP6) (local.get $z) (local.get $kP5)) (local.get $z) (local.get $kP4)) (local.get $z) (local.get $kP3)) (local.get $z) (local.get $kP2)) (local.get $z) (local.get $kP1)) (local.get $z) (local.get $kP0)))
+      (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ4) (local.get $z) (local.get $kQ3)) (local.get $z) (local.get $kQ2)) (local.get $z) (local.get $kQ1)) (local.get $z) (local.get $kOne)))))
+
   ;; hsum(v) -> v0 + v1 + v2 + v3
   (func $hsum (param $v v128) (result f32)
     (f32.add
@@ -101,12 +142,12 @@
 
   ;; geluForward(out, inp, n, tid, nt)
   ;;   out (N), inp (N): out = 0.5·x·(1 + erf(x/√2)) = x·Φ(x)
+  ;;   Φ(x) = ½ + xc·P(xc²)/Q(xc²), xc = clamp(x, ±4√2): the rational erf of the header
   (func (export "geluForward")
     (param $out i32) (param $inp i32) (param $n i32) (param $tid i32) (param $nt i32)
-    (local $k i32) (local $end i32) (local $x v128) (local $e v128) (local $t v128) (local $h v128)
-    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
-    (local $kMh v128) (local $kP v128) (local $kB5 v128) (local $kB4 v128) (local $kB3 v128) (local $kB2 v128) (local $kB1 v128)
+    (local $k i32) (local $end i32) (local $x v128) (local $xc v128) (local $z v128)
+    (local $y v128) (local $yc v128) (local $w v128)
+    (local $kHi v128) (local $kLo v128) (local $kHalf v128) (local $kOne v128) (local $kP0 v128) (local $kP1 v128) (local $kP2 v128) (local $kP3 v128) (local $kP4 v128) (local $kP5 v128) (local $kP6 v128) (local $kQ1 v128) (local $kQ2 v128) (local $kQ3 v128) (local $kQ4 v128)
     ;; elementwise split: chunk = ceil(n/nt) rounded up to 16; [k, end) in bytes
     (local.set $k (i32.and
       (i32.add (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt))
@@ -118,58 +159,55 @@
     (if (i32.ge_u (local.get $k) (local.get $end)) (then (return)))
     (local.set $k (i32.shl (local.get $k) (i32.const 2)))
     (local.set $end (i32.shl (local.get $end) (i32.const 2)))
-    ;; exp constants live in locals (see header)
-    (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
-    (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
-    (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
-    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
-    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
-    (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
-    (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
-    (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
-    (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
+    ;; constants live in locals (see header)
+    (local.set $kHi (v128.const f32x4 5.65685415 5.65685415 5.65685415 5.65685415))
+    (local.set $kLo (v128.const f32x4 -5.65685415 -5.65685415 -5.65685415 -5.65685415))
+    (local.set $kHalf (v128.const f32x4 0.5 0.5 0.5 0.5))
     (local.set $kOne (v128.const f32x4 1 1 1 1))
-    (local.set $kMh (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))
-    (local.set $kP (v128.const f32x4 0.2316419 0.2316419 0.2316419 0.2316419))
-    (local.set $kB5 (v128.const f32x4 0.5307027145 0.5307027145 0.5307027145 0.5307027145))
-    (local.set $kB4 (v128.const f32x4 -0.7265760135 -0.7265760135 -0.7265760135 -0.7265760135))
-    (local.set $kB3 (v128.const f32x4 0.7107068705 0.7107068705 0.7107068705 0.7107068705))
-    (local.set $kB2 (v128.const f32x4 -0.142248368 -0.142248368 -0.142248368 -0.142248368))
-    (local.set $kB1 (v128.const f32x4 0.127414796 0.127414796 0.127414796 0.127414796))
-    (block $vdone (loop $v
-      (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)))
+    (local.set $kP0 (v128.const f32x4 0.398942262 0.398942262 0.398942262 0.398942262))
+    (local.set $kP1 (v128.const f32x4 0.0366150662 0.0366150662 0.0366150662 0.0366150662))
+    (local.set $kP2 (v128.const f32x4 0.0045542093 0.0045542093 0.0045542093 0.0045542093))
+    (local.set $kP3 (v128.const f32x4 1.76361878e-4 1.76361878e-4 1.76361878e-4 1.76361878e-4))
+    (local.set $kP4 (v128.const f32x4 3.25463429e-6 3.25463429e-6 3.25463429e-6 3.25463429e-6))
+    (local.set $kP5 (v128.const f32x4 -2.14599041e-8 -2.14599041e-8 -2.14599041e-8 -2.14599041e-8))
+    (local.set $kP6 (v128.const f32x4 1.05574667e-10 1.05574667e-10 1.05574667e-10 1.05574667e-10))
+    (local.set $kQ1 (v128.const f32x4 0.258445978 0.258445978 0.258445978 0.258445978))
+    (local.set $kQ2 (v128.const f32x4 0.029492775 0.029492775 0.029492775 0.029492775))
+    (local.set $kQ3 (v128.const f32x4 1.86976825e-3 1.86976825e-3 1.86976825e-3 1.86976825e-3))
+    (local.set $kQ4 (v128.const f32x4 6.38202691e-5 6.38202691e-5 6.38202691e-5 6.38202691e-5))
+    ;; two vectors per step
+    (block $v2done (loop $v2
+      (br_if $v2done (i32.gt_u (i32.add (local.get $k) (i32.const 32)) (local.get $end)))
       (local.set $x (v128.load (i32.add (local.get $inp) (local.get $k))))
-      ;; e = exp(arg ≤ 0), $exp4 inlined
-      (local.set $ex (f32x4.pmax (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (local.get $kMh)) (local.get $kLo)))
-      (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
-      (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
-      (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
-      (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
-      (local.set $e (f32x4.mul
-        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
-          (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
-          (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
-        (i32x4.shl (local.get $et) (i32.const 23))))
-      ;; h = ½·erfc(|x|/√2) = t·(b1 + t·(b2 + t·(b3 + t·(b4 + t·b5))))·e,  t = 1/(1 + 0.2316419·|x|)
-      (local.set $t (f32x4.div (local.get $kOne)
-        (f32x4.relaxed_madd (f32x4.abs (local.get $x)) (local.get $kP) (local.get $kOne))))
-      (local.set $h (f32x4.mul (f32x4.mul
-        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
-          (local.get $kB5) (local.get $t) (local.get $kB4)) (local.get $t) (local.get $kB3)) (local.get $t)
-          (local.get $kB2)) (local.get $t) (local.get $kB1))
-        (local.get $t)) (local.get $e)))
-      ;; out = x·Φ(x),  Φ = x < 0 ? h : 1 − h
-      (v128.store (i32.add (local.get $out) (local.get $k))
-        (f32x4.mul (local.get $x)
-          (v128.bitselect (local.get $h) (f32x4.sub (local.get $kOne) (local.get $h))
-            (i32x4.shr_s (local.get $x) (i32.const 31)))))
-      (local.set $k (i32.add (local.get $k) (i32.const 16)))
-      (br $v)))
+      (local.set $y (v128.load offset=16 (i32.add (local.get $inp) (local.get $k))))
+      (local.set $xc (f32x4.pmax (f32x4.pmin (local.get $x) (local.get $kHi)) (local.get $kLo)))
+      (local.set $z (f32x4.mul (local.get $xc) (local.get $xc)))
+      (local.set $yc (f32x4.pmax (f32x4.pmin (local.get $y) (local.get $kHi)) (local.get $kLo)))
+      (local.set $w (f32x4.mul (local.get $yc) (local.get $yc)))
+      (v128.store (i32.add (local.get $out) (local.get $k)) (f32x4.mul (local.get $x)
+        (f32x4.add (local.get $kHalf) (f32x4.div (f32x4.mul (local.get $xc)
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kP6) (local.get $z) (local.get $kP5)) (local.get $z) (local.get $kP4)) (local.get $z) (local.get $kP3)) (local.get $z) (local.get $kP2)) (local.get $z) (local.get $kP1)) (local.get $z) (local.get $kP0)))
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ4) (local.get $z) (local.get $kQ3)) (local.get $z) (local.get $kQ2)) (local.get $z) (local.get $kQ1)) (local.get $z) (local.get $kOne))))))
+      (v128.store offset=16 (i32.add (local.get $out) (local.get $k)) (f32x4.mul (local.get $y)
+        (f32x4.add (local.get $kHalf) (f32x4.div (f32x4.mul (local.get $yc)
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kP6) (local.get $w) (local.get $kP5)) (local.get $w) (local.get $kP4)) (local.get $w) (local.get $kP3)) (local.get $w) (local.get $kP2)) (local.get $w) (local.get $kP1)) (local.get $w) (local.get $kP0)))
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ4) (local.get $w) (local.get $kQ3)) (local.get $w) (local.get $kQ2)) (local.get $w) (local.get $kQ1)) (local.get $w) (local.get $kOne))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 32)))
+      (br $v2)))
+    (if (i32.le_u (i32.add (local.get $k) (i32.const 16)) (local.get $end)) (then
+      (local.set $x (v128.load (i32.add (local.get $inp) (local.get $k))))
+      (local.set $xc (f32x4.pmax (f32x4.pmin (local.get $x) (local.get $kHi)) (local.get $kLo)))
+      (local.set $z (f32x4.mul (local.get $xc) (local.get $xc)))
+      (v128.store (i32.add (local.get $out) (local.get $k)) (f32x4.mul (local.get $x)
+        (f32x4.add (local.get $kHalf) (f32x4.div (f32x4.mul (local.get $xc)
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kP6) (local.get $z) (local.get $kP5)) (local.get $z) (local.get $kP4)) (local.get $z) (local.get $kP3)) (local.get $z) (local.get $kP2)) (local.get $z) (local.get $kP1)) (local.get $z) (local.get $kP0)))
+        (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ4) (local.get $z) (local.get $kQ3)) (local.get $z) (local.get $kQ2)) (local.get $z) (local.get $kQ1)) (local.get $z) (local.get $kOne))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))))
     (block $tdone (loop $tl
       (br_if $tdone (i32.ge_u (local.get $k) (local.get $end)))
       (local.set $x (f32x4.splat (f32.load (i32.add (local.get $inp) (local.get $k)))))
       (f32.store (i32.add (local.get $out) (local.get $k))
-        (f32x4.extract_lane 0 (f32x4.mul (local.get $x) (drop (call $geluParts (local.get $x))))))
+        (f32x4.extract_lane 0 (f32x4.mul (local.get $x) (call $Phi4 (local.get $x)))))
       (local.set $k (i32.add (local.get $k) (i32.const 4)))
       (br $tl))))
 
@@ -266,12 +304,14 @@
   ;;   out (N,C), mean (N), rstd (N), inp (N,C), weight (C), bias (C)
   ;;   m = Σ x / C; var = Σ (x − m)² / C (biased); s = 1/√(var + eps)
   ;;   out = (x − m)·s·weight + bias; mean[r] = m; rstd[r] = s (skipped if null)
+  ;;   Two-pass mean/variance per row (the second pass reads the row from L1, C = 768
+  ;;   is 3 KB), each with four independent accumulator chains.
   (func (export "layernormForward")
     (param $out i32) (param $mean i32) (param $rstd i32) (param $inp i32) (param $weight i32)
     (param $bias i32) (param $n i32) (param $c i32) (param $eps f32) (param $tid i32) (param $nt i32)
     (local $chunk i32) (local $r i32) (local $rend i32) (local $rowb i32) (local $x i32) (local $o i32)
     (local $k i32) (local $cb i32) (local $cv i32)
-    (local $a0 v128) (local $a1 v128) (local $d v128) (local $mv v128) (local $sv v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $d v128) (local $mv v128) (local $sv v128)
     (local $m f32) (local $s f32) (local $sf f32) (local $df f32)
     (local.set $chunk (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
     (local.set $r (i32.mul (local.get $tid) (local.get $chunk)))
@@ -284,17 +324,27 @@
       (local.set $rowb (i32.mul (local.get $r) (local.get $cb)))
       (local.set $x (i32.add (local.get $inp) (local.get $rowb)))
       (local.set $o (i32.add (local.get $out) (local.get $rowb)))
-      ;; pass 1: mean
+      ;; pass 1: mean (four independent add chains over 16 floats, then 4 at a time)
       (local.set $a0 (v128.const i32x4 0 0 0 0))
-      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (local.get $a0))
+      (local.set $a2 (local.get $a0))
+      (local.set $a3 (local.get $a0))
       (local.set $k (i32.const 0))
       (block $d1 (loop $l1
-        (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
+        (br_if $d1 (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cb)))
         (local.set $a0 (f32x4.add (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
         (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (i32.add (local.get $x) (local.get $k)))))
-        (local.set $k (i32.add (local.get $k) (i32.const 32)))
+        (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (i32.add (local.get $x) (local.get $k)))))
+        (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 64)))
         (br $l1)))
-      (local.set $sf (call $hsum (f32x4.add (local.get $a0) (local.get $a1))))
+      (block $d1v (loop $l1v
+        (br_if $d1v (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $cb)))
+        (local.set $a0 (f32x4.add (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l1v)))
+      (local.set $sf (call $hsum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+        (f32x4.add (local.get $a2) (local.get $a3)))))
       (block $d1t (loop $l1t
         (br_if $d1t (i32.ge_u (local.get $k) (local.get $cb)))
         (local.set $sf (f32.add (local.get $sf) (f32.load (i32.add (local.get $x) (local.get $k)))))
@@ -302,19 +352,32 @@
         (br $l1t)))
       (local.set $m (f32.div (local.get $sf) (f32.convert_i32_u (local.get $c))))
       (local.set $mv (f32x4.splat (local.get $m)))
-      ;; pass 2: biased variance around the mean
+      ;; pass 2: biased variance around the mean (the row is in L1 now), four chains
       (local.set $a0 (v128.const i32x4 0 0 0 0))
-      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (local.get $a0))
+      (local.set $a2 (local.get $a0))
+      (local.set $a3 (local.get $a0))
       (local.set $k (i32.const 0))
       (block $d2 (loop $l2
-        (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
+        (br_if $d2 (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cb)))
         (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
         (local.set $a0 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a0)))
         (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
         (local.set $a1 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a1)))
-        (local.set $k (i32.add (local.get $k) (i32.const 32)))
+        (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
+        (local.set $a2 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a2)))
+        (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
+        (local.set $a3 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a3)))
+        (local.set $k (i32.add (local.get $k) (i32.const 64)))
         (br $l2)))
-      (local.set $sf (call $hsum (f32x4.add (local.get $a0) (local.get $a1))))
+      (block $d2v (loop $l2v
+        (br_if $d2v (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $cb)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)))
+        (local.set $a0 (f32x4.relaxed_madd (local.get $d) (local.get $d) (local.get $a0)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $l2v)))
+      (local.set $sf (call $hsum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+        (f32x4.add (local.get $a2) (local.get $a3)))))
       (block $d2t (loop $l2t
         (br_if $d2t (i32.ge_u (local.get $k) (local.get $cb)))
         (local.set $df (f32.sub (f32.load (i32.add (local.get $x) (local.get $k))) (local.get $m)))
@@ -463,27 +526,27 @@
 
   ;; softmaxForward(out, inp, n, c, tid, nt)
   ;;   out (N,C), inp (N,C): out = exp(x − max_c x) / Σ_c exp(x − max_c x)
+  ;;   Per row (3 KB at C = 768, so passes 2 and 3 read from L1): max; out = exp(x − max)
+  ;;   and its sum; out *= 1/sum.
   (func (export "softmaxForward")
     (param $out i32) (param $inp i32) (param $n i32) (param $c i32) (param $tid i32) (param $nt i32)
     (local $r i32) (local $rend i32) (local $rowb i32) (local $x i32) (local $o i32)
-    (local $k i32) (local $cb i32) (local $cv i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $mv v128) (local $e v128) (local $inv v128)
+    (local $k i32) (local $cb i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $mv v128) (local $e v128) (local $e2 v128) (local $inv v128)
     (local $mx f32) (local $sum f32)
-    (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
+    (local $ex v128) (local $et v128) (local $en v128) (local $er v128) (local $ex2 v128) (local $et2 v128) (local $en2 v128) (local $er2 v128)
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kLn2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
     ;; row split: rows [r, rend), chunk = ceil(n/nt)
     (local.set $rend (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
     (local.set $r (i32.mul (local.get $tid) (local.get $rend)))
     (local.set $rend (i32.add (local.get $r) (local.get $rend)))
     (if (i32.gt_u (local.get $rend) (local.get $n)) (then (local.set $rend (local.get $n))))
     (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
-    (local.set $cv (i32.and (local.get $cb) (i32.const -16)))
     ;; exp constants live in locals (see header)
     (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
     (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
     (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
-    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
-    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kLn2 (v128.const f32x4 -0.693147182 -0.693147182 -0.693147182 -0.693147182))
     (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
     (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
     (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
@@ -502,7 +565,7 @@
       (local.set $a3 (local.get $a0))
       (local.set $k (i32.const 0))
       (block $d0 (loop $l0
-        (br_if $d0 (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cv)))
+        (br_if $d0 (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cb)))
         (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
         (local.set $a1 (f32x4.pmax (local.get $a1) (v128.load offset=16 (i32.add (local.get $x) (local.get $k)))))
         (local.set $a2 (f32x4.pmax (local.get $a2) (v128.load offset=32 (i32.add (local.get $x) (local.get $k)))))
@@ -510,7 +573,7 @@
         (local.set $k (i32.add (local.get $k) (i32.const 64)))
         (br $l0)))
       (block $d1 (loop $l1
-        (br_if $d1 (i32.ge_u (local.get $k) (local.get $cv)))
+        (br_if $d1 (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $cb)))
         (local.set $a0 (f32x4.pmax (local.get $a0) (v128.load (i32.add (local.get $x) (local.get $k)))))
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
         (br $l1)))
@@ -522,27 +585,47 @@
         (local.set $k (i32.add (local.get $k) (i32.const 4)))
         (br $l1t)))
       (local.set $mv (f32x4.splat (local.get $mx)))
-      ;; pass 2: out = exp(x − max), Σ
+      ;; pass 2: out = exp(x − max), Σ in two chains, two vectors per step
       (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (local.get $a0))
       (local.set $k (i32.const 0))
       (block $d2 (loop $l2
-        (br_if $d2 (i32.ge_u (local.get $k) (local.get $cv)))
+        (br_if $d2 (i32.gt_u (i32.add (local.get $k) (i32.const 32)) (local.get $cb)))
         ;; e = exp(arg ≤ 0), $exp4 inlined
         (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
         (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
         (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
-        (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
-        (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+        (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLn2) (local.get $ex)))
         (local.set $e (f32x4.mul
-          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
-            (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
-            (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er) (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
+          (i32x4.shl (local.get $et) (i32.const 23))))
+        ;; e2 = exp(arg ≤ 0), $exp4 inlined
+        (local.set $ex2 (f32x4.pmax (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
+        (local.set $et2 (f32x4.relaxed_madd (local.get $ex2) (local.get $kL2e) (local.get $kMg)))
+        (local.set $en2 (f32x4.sub (local.get $et2) (local.get $kMg)))
+        (local.set $er2 (f32x4.relaxed_madd (local.get $en2) (local.get $kLn2) (local.get $ex2)))
+        (local.set $e2 (f32x4.mul
+          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ5) (local.get $er2) (local.get $kQ4)) (local.get $er2) (local.get $kQ3)) (local.get $er2) (local.get $kQ2)) (local.get $er2) (local.get $kOne)) (local.get $er2) (local.get $kOne))
+          (i32x4.shl (local.get $et2) (i32.const 23))))
+        (v128.store (i32.add (local.get $o) (local.get $k)) (local.get $e))
+        (v128.store offset=16 (i32.add (local.get $o) (local.get $k)) (local.get $e2))
+        (local.set $a0 (f32x4.add (local.get $a0) (local.get $e)))
+        (local.set $a1 (f32x4.add (local.get $a1) (local.get $e2)))
+        (local.set $k (i32.add (local.get $k) (i32.const 32)))
+        (br $l2)))
+      (if (i32.le_u (i32.add (local.get $k) (i32.const 16)) (local.get $cb)) (then
+        ;; e = exp(arg ≤ 0), $exp4 inlined
+        (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
+        (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
+        (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
+        (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLn2) (local.get $ex)))
+        (local.set $e (f32x4.mul
+          (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er) (local.get $kQ2)) (local.get $er) (local.get $kOne)) (local.get $er) (local.get $kOne))
           (i32x4.shl (local.get $et) (i32.const 23))))
         (v128.store (i32.add (local.get $o) (local.get $k)) (local.get $e))
         (local.set $a0 (f32x4.add (local.get $a0) (local.get $e)))
-        (local.set $k (i32.add (local.get $k) (i32.const 16)))
-        (br $l2)))
-      (local.set $sum (call $hsum (local.get $a0)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))))
+      (local.set $sum (call $hsum (f32x4.add (local.get $a0) (local.get $a1))))
       (block $d2t (loop $l2t
         (br_if $d2t (i32.ge_u (local.get $k) (local.get $cb)))
         (local.set $e (call $exp4 (f32x4.sub
@@ -551,14 +634,16 @@
         (local.set $sum (f32.add (local.get $sum) (f32x4.extract_lane 0 (local.get $e))))
         (local.set $k (i32.add (local.get $k) (i32.const 4)))
         (br $l2t)))
-      ;; pass 3: normalise
+      ;; pass 3: normalise, multiplying by 1/Σ
       (local.set $inv (f32x4.splat (f32.div (f32.const 1) (local.get $sum))))
       (local.set $k (i32.const 0))
       (block $d3 (loop $l3
-        (br_if $d3 (i32.ge_u (local.get $k) (local.get $cv)))
+        (br_if $d3 (i32.gt_u (i32.add (local.get $k) (i32.const 32)) (local.get $cb)))
         (v128.store (i32.add (local.get $o) (local.get $k))
           (f32x4.mul (v128.load (i32.add (local.get $o) (local.get $k))) (local.get $inv)))
-        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (v128.store offset=16 (i32.add (local.get $o) (local.get $k))
+          (f32x4.mul (v128.load offset=16 (i32.add (local.get $o) (local.get $k))) (local.get $inv)))
+        (local.set $k (i32.add (local.get $k) (i32.const 32)))
         (br $l3)))
       (block $d3t (loop $l3t
         (br_if $d3t (i32.ge_u (local.get $k) (local.get $cb)))
@@ -641,7 +726,7 @@
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $mv v128) (local $e v128)
     (local $mx f32) (local $bm f32) (local $sum f32) (local $xf f32)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
-    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kHi v128) (local $kLo2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
+    (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kLn2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
     ;; row split: rows [r, rend), chunk = ceil(n/nt)
     (local.set $rend (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $nt) (i32.const 1))) (local.get $nt)))
     (local.set $r (i32.mul (local.get $tid) (local.get $rend)))
@@ -653,8 +738,7 @@
     (local.set $kLo (v128.const f32x4 -88 -88 -88 -88))
     (local.set $kL2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
     (local.set $kMg (v128.const f32x4 12583039 12583039 12583039 12583039))
-    (local.set $kHi (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375))
-    (local.set $kLo2 (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))
+    (local.set $kLn2 (v128.const f32x4 -0.693147182 -0.693147182 -0.693147182 -0.693147182))
     (local.set $kQ5 (v128.const f32x4 8.325723000e-03 8.325723000e-03 8.325723000e-03 8.325723000e-03))
     (local.set $kQ4 (v128.const f32x4 4.190892726e-02 4.190892726e-02 4.190892726e-02 4.190892726e-02))
     (local.set $kQ3 (v128.const f32x4 1.666694134e-01 1.666694134e-01 1.666694134e-01 1.666694134e-01))
@@ -707,8 +791,7 @@
           (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
           (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
           (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
-          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
-          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLn2) (local.get $ex)))
           (local.set $e (f32x4.mul
             (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
               (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
@@ -719,8 +802,7 @@
           (local.set $ex (f32x4.pmax (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
           (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
           (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
-          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
-          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLn2) (local.get $ex)))
           (local.set $e (f32x4.mul
             (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
               (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
@@ -735,8 +817,7 @@
           (local.set $ex (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $k))) (local.get $mv)) (local.get $kLo)))
           (local.set $et (f32x4.relaxed_madd (local.get $ex) (local.get $kL2e) (local.get $kMg)))
           (local.set $en (f32x4.sub (local.get $et) (local.get $kMg)))
-          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kHi) (local.get $ex)))
-          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLo2) (local.get $er)))
+          (local.set $er (f32x4.relaxed_madd (local.get $en) (local.get $kLn2) (local.get $ex)))
           (local.set $e (f32x4.mul
             (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd (f32x4.relaxed_madd
               (local.get $kQ5) (local.get $er) (local.get $kQ4)) (local.get $er) (local.get $kQ3)) (local.get $er)
