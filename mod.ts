@@ -16,3 +16,4 @@
  */
 
 export * from "./tensor/mod.ts";
+export * from "./attention/mod.ts";

@@ -24,6 +24,27 @@ export type Storage = { readonly __storage: unique symbol };
 /** A host-side array of a given dtype. */
 export type HostArray<D extends DType = DType> = D extends "f32" ? Float32Array : Int32Array;
 
+/** Modules as `deno task build:wasm` generates them: base64 bytes per variant. */
+export type WasmModules = Readonly<Record<string, { portable: string; relaxed: string | null }>>;
+
+/** Hooks of the `wasm` backend for packages that bring their own WebAssembly kernels. */
+export interface WasmHooks {
+  /**
+   * Instantiates generated modules on the backend's memory on every thread
+   * (each module name once; loading it again does nothing).
+   */
+  load(modules: WasmModules): void;
+  /**
+   * Runs the parallel export `name(…args, tid, nt)` on as many threads as
+   * `work` (in elements, or flops / 64) deserves.
+   */
+  run(name: string, args: readonly number[], work: number): void;
+  /** Calls a serial export on the calling thread and returns its result. */
+  call(name: string, ...args: number[]): number;
+  /** The address of a buffer in the shared memory (0 for null). */
+  address(storage: Storage | null): number;
+}
+
 /** What every backend provides. */
 export interface Backend {
   /** `ref`, `wasm`, `webgpu`, … */
@@ -46,6 +67,8 @@ export interface Backend {
   read(storage: Storage, dtype: DType, size: number): Promise<Float32Array | Int32Array>;
   /** Synchronous read, present on CPU backends only. */
   readSync?(storage: Storage, dtype: DType, size: number): Float32Array | Int32Array;
+  /** Present on the `wasm` backend only: load and run more WebAssembly kernels. */
+  readonly wasm?: WasmHooks;
   /** Releases workers and memory; the backend is unusable afterwards. */
   dispose(): void;
 }

@@ -26,6 +26,8 @@ export interface TensorOptions {
 
 /** A node of the autograd tape: how a tensor was computed. */
 export interface TapeNode {
+  /** The caches the op kept for backward (inputs and output aside). */
+  readonly saved: readonly Tensor[];
   /** Runs the op's backward for this node. */
   backward(): void;
   /** Drops what the node saved for backward. */

@@ -24,13 +24,17 @@ export function assertFinite(op: string, what: string, value: number): void {
   }
 }
 
-/** Throws unless `b`'s shape is a suffix of `a`'s (the broadcast the elementwise ops support). */
+/**
+ * Throws unless `b` broadcasts onto `a` the way the elementwise ops support:
+ * `b`'s shape is a suffix of `a`'s, or `b` holds a single element.
+ */
 export function assertSuffixBroadcast(op: string, a: Tensor, b: Tensor): void {
-  const ok = b.rank <= a.rank && b.shape.every((d, i) => d === a.shape[a.rank - b.rank + i]);
+  const suffix = b.rank <= a.rank && b.shape.every((d, i) => d === a.shape[a.rank - b.rank + i]);
+  const ok = suffix || (b.size === 1 && a.size > 0);
   if (!ok) {
     throw new RangeError(
       `Cannot ${op} tensors of shape ${formatShape(a.shape)} and ${formatShape(b.shape)}: ` +
-        `the second shape must equal the first or a suffix of it`,
+        `the second shape must equal the first, a suffix of it, or hold one element`,
     );
   }
 }

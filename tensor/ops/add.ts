@@ -25,7 +25,7 @@ export const addOp: OpDef<null> = {
 };
 
 /**
- * `a + b`, where `b` has `a`'s shape or a suffix of it (a bias, a positional table).
+ * `a + b`, where `b` has `a`'s shape, a suffix of it, or one element (a bias, a positional table).
  *
  * @example
  * ```ts

@@ -63,11 +63,13 @@ const cases: { [K in OpName]: GradCase[] } = {
     { label: "same shape", shapes: [[3, 4], [3, 4]], fn: ([a, b]) => add(a, b) },
     { label: "suffix broadcast", shapes: [[2, 3, 4], [3, 4]], fn: ([a, b]) => add(a, b) },
     { label: "same tensor twice", shapes: [[5]], fn: ([a]) => add(a, a) },
+    { label: "one-element broadcast", shapes: [[2, 3], [1]], fn: ([a, b]) => add(a, b) },
   ],
   mul: [
     { label: "same shape", shapes: [[3, 4], [3, 4]], fn: ([a, b]) => mul(a, b) },
     { label: "suffix broadcast", shapes: [[2, 3, 4], [4]], fn: ([a, b]) => mul(a, b) },
     { label: "square", shapes: [[5]], fn: ([a]) => mul(a, a) },
+    { label: "one-element broadcast", shapes: [[2, 3], [1]], fn: ([a, b]) => mul(a, b) },
   ],
   scale: [{ label: "by -1.5", shapes: [[7]], fn: ([a]) => scale(a, -1.5) }],
   gelu: [{ label: "elementwise", shapes: [[3, 5]], fn: ([a]) => gelu(a) }],

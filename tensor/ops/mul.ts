@@ -25,7 +25,7 @@ export const mulOp: OpDef<null> = {
 };
 
 /**
- * `a · b` elementwise, where `b` has `a`'s shape or a suffix of it.
+ * `a · b` elementwise, where `b` has `a`'s shape, a suffix of it, or one element.
  *
  * @example
  * ```ts

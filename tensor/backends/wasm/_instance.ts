@@ -1,42 +1,26 @@
 /**
- * Instantiates every generated kernel module on a shared memory.
+ * Generated WebAssembly modules (see `_tools/build_wasm.ts`): decoding, and
+ * picking the relaxed or portable variant.
  *
  * @module
  */
 
-import { MODULES } from "./_modules.ts";
+import type { WasmModules } from "../../backend.ts";
 
-const compiled = new Map<string, WebAssembly.Module>();
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
+/** Bytes of base64 text. */
+export function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
-/** Whether each variant of every module validates on this engine. */
-export function validateModules(): { portable: boolean; relaxed: boolean } {
-  const all = Object.values(MODULES);
-  return {
-    portable: all.every((m) => WebAssembly.validate(decode(m.portable))),
-    relaxed: all.every((m) => WebAssembly.validate(decode(m.relaxed ?? m.portable))),
-  };
+/** The bytes of every module, relaxed where asked and available. */
+export function moduleBytes(modules: WasmModules, relaxed: boolean): Uint8Array<ArrayBuffer>[] {
+  return Object.values(modules).map((m) => decodeBase64(relaxed ? m.relaxed ?? m.portable : m.portable));
 }
 
-/** All exports of all modules, instantiated on `memory`, by export name. */
-export function instantiate(
-  memory: WebAssembly.Memory,
-  relaxed: boolean,
-): Record<string, WebAssembly.ExportValue> {
-  const exports: Record<string, WebAssembly.ExportValue> = {};
-  for (const [name, variants] of Object.entries(MODULES)) {
-    const key = `${name}:${relaxed && variants.relaxed ? "relaxed" : "portable"}`;
-    let module = compiled.get(key);
-    if (!module) {
-      module = new WebAssembly.Module(
-        decode(relaxed ? variants.relaxed ?? variants.portable : variants.portable),
-      );
-      compiled.set(key, module);
-    }
-    Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
-  }
-  return exports;
+/** Whether each variant of every module validates on this engine. */
+export function validateModules(modules: WasmModules): { portable: boolean; relaxed: boolean } {
+  return {
+    portable: moduleBytes(modules, false).every((b) => WebAssembly.validate(b)),
+    relaxed: moduleBytes(modules, true).every((b) => WebAssembly.validate(b)),
+  };
 }

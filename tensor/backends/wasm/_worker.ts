@@ -1,19 +1,12 @@
 /**
- * Worker entry of the WASM thread pool: instantiates the kernels on the shared
- * memory and serves calls until told to quit.
+ * Worker entry of the WASM thread pool: serves calls on the shared memory
+ * until told to quit (modules arrive through the pool's load command).
  *
  * @module
  */
 
 import { workerData } from "node:worker_threads";
-import { instantiate } from "./_instance.ts";
-import { type Export, serve } from "./_pool.ts";
+import { serve } from "./_pool.ts";
 
-const { memory, tid, names, relaxed } = workerData as {
-  memory: WebAssembly.Memory;
-  tid: number;
-  names: string[];
-  relaxed: boolean;
-};
-const exports = instantiate(memory, relaxed);
-serve(memory, tid, names.map((n) => exports[n] as Export));
+const { memory, tid } = workerData as { memory: WebAssembly.Memory; tid: number };
+serve(memory, tid);

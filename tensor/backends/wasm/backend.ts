@@ -10,11 +10,12 @@
  * @module
  */
 
-import type { Backend, DType, Storage } from "../../backend.ts";
+import type { Backend, DType, Storage, WasmHooks, WasmModules } from "../../backend.ts";
 import type { Kernels } from "../../kernels.ts";
 import { Allocator, formatBytes, RESERVED } from "./_allocator.ts";
-import { instantiate, validateModules } from "./_instance.ts";
-import { type Export, Pool } from "./_pool.ts";
+import { moduleBytes, validateModules } from "./_instance.ts";
+import { MODULES } from "./_modules.ts";
+import { Pool } from "./_pool.ts";
 
 type F = Float32Array;
 type I = Int32Array;
@@ -59,7 +60,7 @@ export function wasmSupport(): WasmSupport {
   if (typeof WebAssembly !== "object") {
     return { simd: false, relaxed: false, threads, reason: "WebAssembly is not available" };
   }
-  const { portable, relaxed } = validateModules();
+  const { portable, relaxed } = validateModules(MODULES);
   return {
     simd: portable && threads,
     relaxed,
@@ -115,11 +116,21 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
   }
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
   const heap = new Allocator(memory);
-  const exports = instantiate(memory, relaxed);
-  const names = Object.keys(exports).filter((n) => typeof exports[n] === "function").sort();
-  const index = new Map(names.map((n, i) => [n, i]));
-  const pool = new Pool(memory, threads, names, relaxed);
-  const fn = (name: string): Export => exports[name] as Export;
+  const pool = new Pool(memory, threads);
+  const loaded = new Set<string>();
+  const load = (modules: WasmModules): void => {
+    const fresh = Object.fromEntries(Object.entries(modules).filter(([name]) => !loaded.has(name)));
+    for (const bytes of moduleBytes(fresh, relaxed)) {
+      const staging = heap.alloc(bytes.length, "a module being loaded");
+      try {
+        pool.load(bytes, staging);
+      } finally {
+        heap.free(staging);
+      }
+    }
+    for (const name of Object.keys(fresh)) loaded.add(name);
+  };
+  load(MODULES);
 
   // Work (elements, or flops for gemm) each thread should get before a call is split.
   const grainElements = options.parallelThreshold ?? 1 << 16;
@@ -128,14 +139,14 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
   /** Runs a parallel export `(…args, tid, nt)` on as many threads as `work` deserves. */
   const par = (name: string, args: number[], work: number, grain = grainElements): void => {
     const nt = Math.min(threads, Math.max(1, Math.floor(work / grain)));
-    pool.run(fn(name), index.get(name)!, args, nt);
+    pool.run(name, args, nt);
   };
   /** Runs a serial export. */
   const ser = (name: string, ...args: number[]): void => {
-    fn(name)(...args);
+    pool.get(name)(...args);
   };
 
-  const wsPerThread = (exports.gemm_ws_bytes as () => number)();
+  const wsPerThread = pool.get("gemm_ws_bytes")() as number;
   const workspace = heap.alloc(wsPerThread * threads, "the matmul workspace");
 
   const kernels: Kernels<F, I> = {
@@ -226,12 +237,19 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
     dtype === "f32" ? new Float32Array(memory.buffer, ptr, size) : new Int32Array(memory.buffer, ptr, size);
   const arr = (s: Storage): CpuArray => s as unknown as CpuArray;
   let disposed = false;
+  const hooks: WasmHooks = {
+    load,
+    run: (name, args, work) => par(name, [...args], work),
+    call: (name, ...args) => pool.get(name)(...args) as number,
+    address: (s) => (s === null ? 0 : arr(s).byteOffset),
+  };
 
   return {
     name: "wasm",
     threads,
     kernels: kernels as unknown as Kernels<Storage, Storage>,
     extensions: new Map(),
+    wasm: hooks,
     alloc(dtype: DType, size: number): Storage {
       if (disposed) throw new Error("Cannot allocate on a disposed wasm backend");
       const bytes = size * 4;
