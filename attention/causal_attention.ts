@@ -82,9 +82,9 @@ export function causalAttention(qkv: Tensor, nHead: number): Tensor {
  * ```ts
  * import { randn, Rng, tensor } from "@metatokens/tensor";
  * import { maskedMetaAttention } from "@metatokens/attention";
- * const qkv = randn([1, 4, 6], new Rng(0));
+ * const qkv = randn([1, 4, 12], new Rng(0)); // C = 4: one head of 4
  * const flags = tensor([0, 1, 0, 1], [1, 4], { dtype: "i32" });
- * console.log(maskedMetaAttention(qkv, flags, 1).dataSync().slice(0, 2)); // Float32Array [0, 0]
+ * console.log(maskedMetaAttention(qkv, flags, 1).dataSync().slice(0, 4)); // Float32Array [0, 0, 0, 0]
  * ```
  */
 export function maskedMetaAttention(qkv: Tensor, flags: Tensor, nHead: number): Tensor {

@@ -165,6 +165,9 @@ function wasmAttentionKernels(backend: Backend): AttentionKernels<Storage, Stora
   const wasm = backend.wasm!;
   wasm.load(MODULES);
   const p = wasm.address;
+  // One workspace per backend, grown on demand: the kernels overwrite what they use, so it is
+  // neither zeroed nor freed between calls.
+  let workspace: { storage: Storage; bytes: number } | null = null;
   const withWorkspace = (t: number, hs: number, fn: (ws: number) => void): void => {
     if (hs % 4 !== 0) {
       throw new RangeError(
@@ -172,12 +175,11 @@ function wasmAttentionKernels(backend: Backend): AttentionKernels<Storage, Stora
       );
     }
     const bytes = wasm.call("attention_ws_bytes", t, hs) * backend.threads;
-    const ws = backend.alloc("f32", Math.ceil(bytes / 4));
-    try {
-      fn(p(ws));
-    } finally {
-      backend.free(ws);
+    if (workspace === null || workspace.bytes < bytes) {
+      if (workspace) backend.free(workspace.storage);
+      workspace = { storage: backend.alloc("f32", Math.ceil(bytes / 4)), bytes };
     }
+    fn(p(workspace.storage));
   };
   // Work in "elements": the flops of the call over 64, as the tensor backend counts matmuls.
   const work = (d: AttentionDims): number => (4 * d.b * d.t * d.t * d.c) / 2 / 64;

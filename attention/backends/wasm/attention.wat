@@ -8,8 +8,8 @@
 ;;   allowed key gets out_i = 0 and lse_i = −inf (never a finite fill value).
 ;;   REQUIREMENT: HS = C/NH must be a multiple of 4 (any T ≥ 1, B, NH).
 ;;
-;; Tiling. Per (b,h) the head's operands are first packed (zero padded to Tp = T rounded up to 32
-;; rows, HSp = HS rounded up to 8 columns) into the thread's workspace, in exactly the order the
+;; Tiling. Per (b,h) the head's operands are first packed (zero padded to T8 = T rounded up to 8
+;; rows, HSp = HS rounded up to 8 columns; the workspace is sized for Tp = T rounded up to 32) into the thread's workspace, in exactly the order the
 ;; 4x8 micro-kernel of $mmBlock reads them, so every product below is a run of full 4x8 register
 ;; tiles (8 f32x4 accumulators; per k: one 4-wide A load with four i8x16.shuffle lane broadcasts,
 ;; one 8-wide B row, 8 fused multiply-adds: the kernel of gemm.wat). Every A operand is a row panel
@@ -18,15 +18,21 @@
 ;; Three layouts serve this (T-side index r = query or key, c = head dimension):
 ;;   column panels ("Cols", packCols): per block of 32 rows, HSp/8 panels (32, 8) of 1 KB each:
 ;;     the B operand over k = r (P·V, Pᵀ·dO, dSᵀ·Q, dS·K);
-;;   row panels ("Panels", packPanels): per W = 4 or 8 rows a panel (HSp, W): the A (W = 4) or
-;;     B (W = 8) operand over k = c (Q·Kᵀ, Kᵀ·Q, dO·Vᵀ);
+;;   row panels ("Panels", packRows): per W = 4 or 8 rows a panel (HSp, W): the A (W = 4) or
+;;     B (W = 8) operand over k = c (Q·Kᵀ, Kᵀ·Q, dO·Vᵀ), transposed straight from the source rows
+;;     (packRows writes the cols of the same rows in the same pass where both are needed);
 ;;   32x32 tiles (S, P, dS, dSᵀ) in 4-column panels (32, 4) of 512 bytes: written as a C tile,
 ;;     read as the A operand over k = the tile's row index.
 ;; Queries and keys are cut in tiles of BR = 32 queries × BC = 32 keys; a key tile entirely
-;; above the diagonal (j0 > i0 + BR − 1) is skipped. Padded keys (j ≥ T) are always above the
-;; diagonal of every real query, so the causal mask removes them; padded query rows are computed
-;; and discarded. A tile is masked elementwise only when it straddles the diagonal, holds padded
-;; rows, or meta is given (keyMask[j] = j < T ∧ meta[b,j] ≠ 0 as an i32 0/−1 lane mask).
+;; above the diagonal (j0 > i0 + BR − 1) is skipped. The last tile of each side is cut to
+;; nq = min(32, T8 − i0) rows (a multiple of 8), so at most 7 padded rows or keys are computed.
+;; Diagonal tiles (j0 = i0) are computed in 8-row strips over the 8x8 blocks on or below the
+;; diagonal only (query strip 8p … 8p+7 against keys < 8p + 8, key strip against queries ≥ 8p):
+;; the entries left out are exact zeros of P and dS, so leaving them out changes no result.
+;; Padded keys (j ≥ T) are always above the diagonal of every real query, so the causal mask
+;; removes them; padded query rows are computed and discarded. A tile is masked elementwise only
+;; when it straddles the diagonal, holds padded rows, or meta is given (keyMask[j] = j < T ∧
+;; meta[b,j] ≠ 0 as an i32 0/−1 lane mask).
 ;; (Tried: 64-key tiles in the forward, no measurable gain over 32 on this machine.)
 ;;
 ;; Forward (online softmax, FlashAttention-2 order: query tile outer, key tiles inner).
@@ -40,7 +46,8 @@
 ;;
 ;; Backward (recomputation from lse: only out and lse are kept from the forward; key tile outer,
 ;; query tiles inner, dK and dV of the key tile accumulate in the workspace, dQ of the whole head
-;; in a (Tp,HSp) workspace accumulator that is added (×scale) into dqkv at the end):
+;; in a (Tp,HSp) workspace accumulator, first written by key tile 0, that is added (×scale) into
+;; dqkv at the end):
 ;;   S (BR,BC) = (scale·Q)·Kᵀ,  P = exp(S − lse_i) (masked: 0),  dP = dO·Vᵀ,
 ;;   dS = P ⊙ (dP − D_i), D_i = Σ_c dout_ic·out_ic,
 ;;   dV += Pᵀ·dO,  dK += dSᵀ·(scale·Q),  dQ += dS·K (dS transposed in the workspace for this one).
@@ -52,10 +59,9 @@
 ;;
 ;; Workspace per thread (attention_ws_bytes(T, HS)), A = Tp·HSp·4 bytes, Tp = ⌈T/32⌉·32,
 ;; HSp = ⌈HS/8⌉·8, from a 64-byte aligned base (thread tid's slice starts at ws + tid·ws_bytes):
-;;   8 head arrays of A bytes     qCols (scale·q) | qPanels (fwd W=8, bwd W=4) | kCols |
+;;   8 head arrays of A bytes     qCols (scale·q, bwd) | qPanels (fwd W=8, bwd W=4) | kCols (bwd) |
 ;;                                kPanels (fwd W=4, bwd W=8) | vPanels (bwd W=8; fwd: V cols) |
 ;;                                doCols | doPanels (W=4) | dqAcc (Tp,HSp) row-major
-;;                                (dqAcc holds the V cols while the backward packs)
 ;;   4 row vectors of Tp·4 bytes  keyMask | rowValid (bwd) / alpha (fwd) | lse (bwd) / m (fwd) |
 ;;                                D (bwd) / l (fwd)
 ;;   3 tiles of BR·BC·4 bytes     pTile (fwd: Sᵀ → P) | dsTile (dP → dS) | dstTile (dSᵀ)
@@ -126,9 +132,9 @@
     (global.set $dkTile (local.tee $p (i32.add (local.get $p) (i32.const 4096))))
     (global.set $dvTile (i32.add (local.get $p) (i32.shl (local.get $HSp) (i32.const 7)))))
 
-  ;; packCols(dst, src, srcStride, n, HS, HSp, Tp, scale): rows (n, HS) at src (row stride srcStride
-  ;;   bytes) → dst (Tp, HSp) in tiled column panels: each block of 32 rows is HSp/8 consecutive
-  ;;   panels (32, 8), element (r, c) at float (r/32)·32·HSp + (c/8)·256 + (r mod 32)·8 + c mod 8,
+  ;; packCols(dst, src, srcStride, n, HS, HSp, Tp, scale) (called with Tp = T8): rows (n, HS) at src
+  ;;   (row stride srcStride bytes) → dst (Tp, HSp) in tiled column panels: each block of 32 rows
+  ;;   is HSp/8 consecutive panels (32, 8), element (r, c) at float (r/32)·32·HSp + (c/8)·256 + (r mod 32)·8 + c mod 8,
   ;;   value scale·src[r][c] for r < n, c < HS, else 0. A 32-row tile of one 8-column panel is then
   ;;   1 KB of consecutive memory, the B operand layout of $mmBlock (bColStep 1024). HS a multiple of 4.
   (func $packCols (param $dst i32) (param $src i32) (param $srcStride i32) (param $n i32)
@@ -159,50 +165,77 @@
       (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $Tp)))))
 
-  ;; packPanels(dst, cols, Tp, HSp, W): cols (Tp, HSp) in tiled column panels (packCols) → Tp/W
-  ;;   row panels (HSp, W): dst[(p·HSp + k)·W + w] = element (p·W + w, k); W = 4 or 8; 4x4 shuffle
-  ;;   transposes (4 rows × 4 columns of one column panel are 4 vectors 32 bytes apart).
-  (func $packPanels (param $dst i32) (param $cols i32) (param $Tp i32) (param $HSp i32) (param $W i32)
-    (local $p i32) (local $g i32) (local $k i32) (local $src i32) (local $d i32) (local $ds i32)
+  ;; packRows(cols, panels, src, srcStride, n, HS, HSp, nRows, W, scale): rows (n, HS) at src
+  ;;   (row stride srcStride bytes), times scale, zero padded to (nRows, HSp) (nRows a multiple of 8),
+  ;;   in one pass to Tp/W row panels (HSp, W) at panels, panels[(p·HSp + k)·W + w] = element
+  ;;   (p·W + w, k), W = 4 or 8, and, unless cols = 0, also to the tiled column panels of packCols. Per 4 rows × 4 columns: 4 loads (rows ≥ n
+  ;;   read row 0 and are masked to 0), the cols stores, one 4x4 shuffle transpose, the panel stores.
+  (func $packRows (param $cols i32) (param $panels i32) (param $src i32) (param $srcStride i32) (param $n i32)
+                  (param $HS i32) (param $HSp i32) (param $nRows i32) (param $W i32) (param $scale f32)
+    (local $r i32) (local $k i32) (local $hsb i32) (local $sv v128) (local $ds i32) (local $d i32) (local $cb i32) (local $t i32)
+    (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
+    (local $m1 v128) (local $m2 v128) (local $m3 v128) (local $m0 v128)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $lo01 v128) (local $hi01 v128) (local $lo23 v128) (local $hi23 v128)
+    (local.set $hsb (i32.shl (local.get $HS) (i32.const 2)))
+    (local.set $sv (f32x4.splat (local.get $scale)))
     (local.set $ds (i32.shl (local.get $W) (i32.const 2)))
-    (loop $panels
-      (local.set $g (i32.const 0))
-      (loop $groups
-        ;; rows p·W + g … +3; columns k … k+3 of 8-column panel k/8
-        (local.set $d (i32.add (i32.add (local.get $dst)
-          (i32.shl (i32.mul (local.get $p) (local.get $HSp)) (i32.const 2))) (i32.shl (local.get $g) (i32.const 2))))
-        (local.set $k (i32.const 0))
-        (loop $ks
-          ;; row R = p + g: (R/32)·32·HSp·4 + (k/8)·1024 + (R mod 32)·32 + (k mod 8)·4 bytes
-          (local.set $src (i32.add
-            (i32.add (local.get $cols)
-              (i32.mul (i32.shr_u (i32.add (local.get $p) (local.get $g)) (i32.const 5)) (i32.shl (local.get $HSp) (i32.const 7))))
-            (i32.add
-              (i32.add (i32.shl (i32.shr_u (local.get $k) (i32.const 3)) (i32.const 10))
-                       (i32.shl (i32.and (i32.add (local.get $p) (local.get $g)) (i32.const 31)) (i32.const 5)))
-              (i32.shl (i32.and (local.get $k) (i32.const 4)) (i32.const 2)))))
-          (local.set $r0 (v128.load (local.get $src)))
-          (local.set $r1 (v128.load offset=32 (local.get $src)))
-          (local.set $r2 (v128.load offset=64 (local.get $src)))
-          (local.set $r3 (v128.load offset=96 (local.get $src)))
-          (local.set $lo01 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
-          (local.set $hi01 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
-          (local.set $lo23 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
-          (local.set $hi23 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
-          (v128.store (local.get $d)
-            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo01) (local.get $lo23)))
-          (v128.store (i32.add (local.get $d) (local.get $ds))
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo01) (local.get $lo23)))
-          (v128.store (i32.add (local.get $d) (i32.shl (local.get $ds) (i32.const 1)))
-            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi01) (local.get $hi23)))
-          (v128.store (i32.add (local.get $d) (i32.mul (local.get $ds) (i32.const 3)))
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi01) (local.get $hi23)))
-          (local.set $d (i32.add (local.get $d) (i32.shl (local.get $ds) (i32.const 2))))
-          (br_if $ks (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 4))) (local.get $HSp))))
-        (br_if $groups (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 4))) (local.get $W))))
-      (br_if $panels (i32.lt_u (local.tee $p (i32.add (local.get $p) (local.get $W))) (local.get $Tp)))))
+    (loop $rowGroups
+      ;; rows r … r+3: pointers (row 0 where ≥ n) and 0/−1 masks
+      (local.set $m0 (i32x4.splat (i32.sub (i32.const 0) (i32.lt_u (local.get $r) (local.get $n)))))
+      (local.set $m1 (i32x4.splat (i32.sub (i32.const 0) (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $n)))))
+      (local.set $m2 (i32x4.splat (i32.sub (i32.const 0) (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $n)))))
+      (local.set $m3 (i32x4.splat (i32.sub (i32.const 0) (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $n)))))
+      (local.set $s0 (select (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $srcStride))) (local.get $src)
+        (i32.lt_u (local.get $r) (local.get $n))))
+      (local.set $s1 (select (i32.add (local.get $s0) (local.get $srcStride)) (local.get $src)
+        (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $n))))
+      (local.set $s2 (select (i32.add (local.get $s1) (local.get $srcStride)) (local.get $src)
+        (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $n))))
+      (local.set $s3 (select (i32.add (local.get $s2) (local.get $srcStride)) (local.get $src)
+        (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $n))))
+      ;; panel r/W, lane r mod W: floats ((r/W)·HSp + k)·W + r mod W
+      (local.set $d (i32.add (local.get $panels) (i32.shl
+        (i32.add (i32.mul (i32.sub (local.get $r) (i32.rem_u (local.get $r) (local.get $W))) (local.get $HSp))
+                 (i32.rem_u (local.get $r) (local.get $W))) (i32.const 2))))
+      ;; cols: (r/32)·32·HSp + (r mod 32)·8 floats, + (k/8)·256 + k mod 8
+      (local.set $cb (i32.add (local.get $cols) (i32.shl
+        (i32.add (i32.mul (i32.and (local.get $r) (i32.const -32)) (local.get $HSp))
+                 (i32.shl (i32.and (local.get $r) (i32.const 31)) (i32.const 3))) (i32.const 2))))
+      (local.set $k (i32.const 0))
+      (loop $ks   ;; k = byte offset of 4 columns
+        (if (i32.lt_u (local.get $k) (local.get $hsb))
+          (then
+            (local.set $r0 (f32x4.mul (v128.and (v128.load (i32.add (local.get $s0) (local.get $k))) (local.get $m0)) (local.get $sv)))
+            (local.set $r1 (f32x4.mul (v128.and (v128.load (i32.add (local.get $s1) (local.get $k))) (local.get $m1)) (local.get $sv)))
+            (local.set $r2 (f32x4.mul (v128.and (v128.load (i32.add (local.get $s2) (local.get $k))) (local.get $m2)) (local.get $sv)))
+            (local.set $r3 (f32x4.mul (v128.and (v128.load (i32.add (local.get $s3) (local.get $k))) (local.get $m3)) (local.get $sv))))
+          (else
+            (local.set $r0 (v128.const i32x4 0 0 0 0)) (local.set $r1 (v128.const i32x4 0 0 0 0))
+            (local.set $r2 (v128.const i32x4 0 0 0 0)) (local.set $r3 (v128.const i32x4 0 0 0 0))))
+        (if (local.get $cols)
+          (then
+            (local.set $t (i32.add (local.get $cb)
+              (i32.add (i32.shl (i32.shr_u (local.get $k) (i32.const 5)) (i32.const 10)) (i32.and (local.get $k) (i32.const 16)))))
+            (v128.store (local.get $t) (local.get $r0))
+            (v128.store offset=32 (local.get $t) (local.get $r1))
+            (v128.store offset=64 (local.get $t) (local.get $r2))
+            (v128.store offset=96 (local.get $t) (local.get $r3))))
+        (local.set $lo01 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $hi01 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $lo23 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $hi23 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (v128.store (local.get $d)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo01) (local.get $lo23)))
+        (v128.store (i32.add (local.get $d) (local.get $ds))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo01) (local.get $lo23)))
+        (v128.store (i32.add (local.get $d) (i32.shl (local.get $ds) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi01) (local.get $hi23)))
+        (v128.store (i32.add (local.get $d) (i32.mul (local.get $ds) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi01) (local.get $hi23)))
+        (local.set $d (i32.add (local.get $d) (i32.shl (local.get $ds) (i32.const 2))))
+        (br_if $ks (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (i32.shl (local.get $HSp) (i32.const 2)))))
+      (br_if $rowGroups (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 4))) (local.get $nRows)))))
 
   ;; mmBlock(pa, aRowStep, pb, bColStep, pc, cs, cHalf, cColStep, rows, cols, kn, mode, alpha):
   ;;   C (rows, cols) = init + A·B in 4x8 register tiles (rows a multiple of 4, cols of 8, kn of 4):
@@ -364,8 +397,8 @@
   ;; per query i (lane) it updates
   ;;   m (rowLse), l (rowD), writes alpha = exp(m_old − m_safe) (rowValid) and P over S.
   ;;   needMask: s_ij = −inf unless keyMask[i] ∧ keyMask[j] ∧ j ≤ i (i = i0 + lane, j = j0 + row).
-  (func $softmaxTile (param $i0 i32) (param $j0 i32) (param $needMask i32)
-    (local $g i32) (local $j i32) (local $p i32) (local $end i32)
+  (func $softmaxTile (param $i0 i32) (param $j0 i32) (param $needMask i32) (param $nq i32) (param $diag i32)
+    (local $g i32) (local $j i32) (local $p i32) (local $end i32) (local $gEnd i32)
     (local $mOld v128) (local $mx v128) (local $mSafe v128) (local $l v128) (local $s v128)
     (local $iv v128) (local $rowm v128) (local $ninf v128) (local $zero v128) (local $e v128)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
@@ -381,11 +414,15 @@
     (local.set $kQ2 (v128.const f32x4 4.999903738e-01 4.999903738e-01 4.999903738e-01 4.999903738e-01))
     (local.set $kOne (v128.const f32x4 1 1 1 1))
     (local.set $ninf (v128.const f32x4 -inf -inf -inf -inf))
-    (loop $groups   ;; g = byte offset of a group of 4 queries, 0 … 112
+    (local.set $gEnd (i32.shl (local.get $nq) (i32.const 2)))
+    (loop $groups   ;; g = byte offset of a group of 4 queries, 0 … 4·nq − 16
       (local.set $mOld (v128.load (i32.add (global.get $rowLse) (local.get $g))))
       (local.set $mx (local.get $mOld))
       (local.set $p (i32.add (global.get $pTile) (i32.shl (local.get $g) (i32.const 5))))
-      (local.set $end (i32.add (local.get $p) (i32.const 512)))
+      ;; key rows of this group: 32, or on the diagonal 8·(g div 2 + 1), the rows $mmBlock computed
+      (local.set $end (i32.add (local.get $p) (select
+        (i32.add (i32.shl (i32.shr_u (local.get $g) (i32.const 5)) (i32.const 7)) (i32.const 128))
+        (i32.const 512) (local.get $diag))))
       (if (local.get $needMask)
         (then
           ;; mask (store the masked s back) and max
@@ -433,7 +470,7 @@
         (local.set $l (f32x4.add (local.get $l) (local.get $e)))
         (br_if $expRows (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end))))
       (v128.store (i32.add (global.get $rowD) (local.get $g)) (local.get $l))
-      (br_if $groups (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 16))) (i32.const 128)))))
+      (br_if $groups (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $gEnd)))))
 
   ;; log(s) for s > 0 normal (here s = l ≥ 1 up to rounding): scalar, once per row (math.wat).
   ;; s = 2^e·f with f in [√½, √2); log f = 2·atanh(u), u = (f − 1)/(f + 1), series to u^13.
@@ -473,7 +510,9 @@
     (local $i0 i32) (local $j0 i32) (local $jEnd i32)
     (local $needMask i32) (local $r i32) (local $i i32) (local $c i32)
     (local $l f32) (local $inv v128) (local $o i32) (local $dst i32) (local $hsb i32)
+    (local $T8 i32) (local $nq i32) (local $diag i32) (local $pr i32)
     (if (i32.or (i32.eqz (local.get $T)) (i32.eqz (local.get $B))) (then (return)))
+    (local.set $T8 (i32.and (i32.add (local.get $T) (i32.const 7)) (i32.const -8)))
     (local.set $HS (i32.div_u (local.get $C) (local.get $NH)))
     (local.set $HSp (i32.and (i32.add (local.get $HS) (i32.const 7)) (i32.const -8)))
     (local.set $Tp (i32.and (i32.add (local.get $T) (i32.const 31)) (i32.const -32)))
@@ -496,14 +535,12 @@
       (local.set $src (i32.add (local.get $qkv) (i32.shl
         (i32.add (i32.mul (i32.mul (local.get $b) (local.get $T)) (i32.mul (local.get $C) (i32.const 3)))
                  (i32.mul (local.get $h) (local.get $HS))) (i32.const 2))))
-      (call $packCols (global.get $qCols) (local.get $src) (local.get $rowStride) (local.get $T)
-        (local.get $HS) (local.get $HSp) (local.get $Tp) (local.get $scale))
-      (call $packCols (global.get $kCols) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 2)))
-        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $Tp) (f32.const 1))
+      (call $packRows (i32.const 0) (global.get $qPanels) (local.get $src) (local.get $rowStride) (local.get $T)
+        (local.get $HS) (local.get $HSp) (local.get $T8) (i32.const 8) (local.get $scale))
+      (call $packRows (i32.const 0) (global.get $kPanels) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 2)))
+        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $T8) (i32.const 4) (f32.const 1))
       (call $packCols (global.get $vPanels) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 3)))
-        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $Tp) (f32.const 1))
-      (call $packPanels (global.get $qPanels) (global.get $qCols) (local.get $Tp) (local.get $HSp) (i32.const 8))
-      (call $packPanels (global.get $kPanels) (global.get $kCols) (local.get $Tp) (local.get $HSp) (i32.const 4))
+        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $T8) (f32.const 1))
       (call $fillKeyMask (local.get $meta) (local.get $b) (local.get $T) (local.get $Tp))
       (local.set $i0 (i32.const 0))
       (loop $queryTiles
@@ -516,27 +553,62 @@
         ;; key tiles j0 ≤ min(i0 + 31, T − 1): tiles above the diagonal are skipped
         (local.set $jEnd (i32.add (local.get $i0) (i32.const 32)))
         (if (i32.gt_u (local.get $jEnd) (local.get $T)) (then (local.set $jEnd (local.get $T))))
+        ;; nq = queries of the tile computed (T rounded up to 8 bounds the last tile)
+        (local.set $nq (i32.sub (local.get $T8) (local.get $i0)))
+        (if (i32.gt_u (local.get $nq) (i32.const 32)) (then (local.set $nq (i32.const 32))))
         (local.set $j0 (i32.const 0))
         (loop $keyTiles
-          ;; Sᵀ (32 keys, 32 queries) = K_tile · Qs_tileᵀ
-          (call $mmBlock
-            (i32.add (global.get $kPanels) (i32.mul (local.get $j0) (local.get $hspb)))
-            (i32.shl (local.get $hspb) (i32.const 2))
-            (i32.add (global.get $qPanels) (i32.mul (local.get $i0) (local.get $hspb)))
-            (i32.shl (local.get $hspb) (i32.const 3))
-            (global.get $pTile) (i32.const 16) (i32.const 512) (i32.const 1024) (i32.const 32) (i32.const 32) (local.get $HSp)
-            (i32.const 0) (i32.const 0))
+          (local.set $diag (i32.eq (local.get $j0) (local.get $i0)))
+          (if (local.get $diag)
+            (then
+              ;; diagonal: Sᵀ key rows 8p … 8p+7 against queries 8p … nq−1 only (upper triangle
+              ;; in 8x8 blocks; the entries left out are masked below)
+              (local.set $pr (i32.const 0))
+              (loop $sDiag
+                (call $mmBlock
+                  (i32.add (global.get $kPanels) (i32.mul (i32.add (local.get $j0) (local.get $pr)) (local.get $hspb)))
+                  (i32.shl (local.get $hspb) (i32.const 2))
+                  (i32.add (global.get $qPanels) (i32.mul (i32.add (local.get $i0) (local.get $pr)) (local.get $hspb)))
+                  (i32.shl (local.get $hspb) (i32.const 3))
+                  (i32.add (global.get $pTile) (i32.mul (local.get $pr) (i32.const 144)))
+                  (i32.const 16) (i32.const 512) (i32.const 1024)
+                  (i32.const 8) (i32.sub (local.get $nq) (local.get $pr)) (local.get $HSp) (i32.const 0) (i32.const 0))
+                (br_if $sDiag (i32.lt_u (local.tee $pr (i32.add (local.get $pr) (i32.const 8))) (local.get $nq)))))
+            (else
+              ;; Sᵀ (32 keys, nq queries) = K_tile · Qs_tileᵀ
+              (call $mmBlock
+                (i32.add (global.get $kPanels) (i32.mul (local.get $j0) (local.get $hspb)))
+                (i32.shl (local.get $hspb) (i32.const 2))
+                (i32.add (global.get $qPanels) (i32.mul (local.get $i0) (local.get $hspb)))
+                (i32.shl (local.get $hspb) (i32.const 3))
+                (global.get $pTile) (i32.const 16) (i32.const 512) (i32.const 1024) (i32.const 32) (local.get $nq) (local.get $HSp)
+                (i32.const 0) (i32.const 0))))
           ;; online softmax: m, l, alpha, P over S
           (local.set $needMask (i32.or (i32.or (i32.ne (local.get $meta) (i32.const 0))
               (i32.gt_u (i32.add (local.get $j0) (i32.const 31)) (local.get $i0)))
             (i32.gt_u (i32.add (local.get $i0) (i32.const 32)) (local.get $T))))
-          (call $softmaxTile (local.get $i0) (local.get $j0) (local.get $needMask))
-          ;; O (32, HSp) = alpha·O + P · V_tile (the first key tile overwrites O)
-          (call $mmBlock
-            (global.get $pTile) (i32.const 512)
-            (i32.add (global.get $vPanels) (i32.mul (local.get $j0) (local.get $hspb))) (i32.const 1024)
-            (global.get $dvTile) (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 32) (local.get $HSp) (i32.const 32)
-            (select (i32.const 2) (i32.const 0) (local.get $j0)) (global.get $rowValid))
+          (call $softmaxTile (local.get $i0) (local.get $j0) (local.get $needMask) (local.get $nq) (local.get $diag))
+          ;; O (nq, HSp) = alpha·O + P · V_tile (the first key tile overwrites O); on the diagonal
+          ;; queries 8p … 8p+7 take keys < 8p + 8 only (the rest of their P row is 0)
+          (if (local.get $diag)
+            (then
+              (local.set $pr (i32.const 0))
+              (loop $pvDiag
+                (call $mmBlock
+                  (i32.add (global.get $pTile) (i32.shl (local.get $pr) (i32.const 7))) (i32.const 512)
+                  (i32.add (global.get $vPanels) (i32.mul (local.get $j0) (local.get $hspb))) (i32.const 1024)
+                  (i32.add (global.get $dvTile) (i32.mul (local.get $pr) (local.get $hspb)))
+                  (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 8) (local.get $HSp)
+                  (i32.add (local.get $pr) (i32.const 8))
+                  (select (i32.const 2) (i32.const 0) (local.get $j0))
+                  (i32.add (global.get $rowValid) (i32.shl (local.get $pr) (i32.const 2))))
+                (br_if $pvDiag (i32.lt_u (local.tee $pr (i32.add (local.get $pr) (i32.const 8))) (local.get $nq)))))
+            (else
+              (call $mmBlock
+                (global.get $pTile) (i32.const 512)
+                (i32.add (global.get $vPanels) (i32.mul (local.get $j0) (local.get $hspb))) (i32.const 1024)
+                (global.get $dvTile) (local.get $hspb) (i32.const 16) (i32.const 32) (local.get $nq) (local.get $HSp) (i32.const 32)
+                (select (i32.const 2) (i32.const 0) (local.get $j0)) (global.get $rowValid))))
           (br_if $keyTiles (i32.lt_u (local.tee $j0 (i32.add (local.get $j0) (i32.const 32))) (local.get $jEnd))))
         ;; out_i = O_i / l_i, lse_i = m_i + log l_i (l_i = 0: 0 and −inf)
         (local.set $r (i32.const 0))
@@ -573,8 +645,8 @@
   ;;   P_ij = exp(s_ij − lse_i), inverting the forward's `p = exp(s − m_safe)` …
   ;;   `lse_i = m_i + log l_i`; masked: P_ij = 0 unless
   ;;   rowValid[i] ∧ keyMask[j] ∧ j ≤ i (rows with lse = −inf have rowValid = 0 and lse read as 0).
-  (func $probTile (param $i0 i32) (param $j0 i32) (param $needMask i32)
-    (local $r i32) (local $c i32) (local $p i32) (local $i i32)
+  (func $probTile (param $i0 i32) (param $j0 i32) (param $needMask i32) (param $nq i32) (param $diag i32)
+    (local $r i32) (local $c i32) (local $p i32) (local $i i32) (local $cEnd i32)
     (local $lv v128) (local $rowm v128) (local $iv v128) (local $e v128)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
     (local $kLo v128) (local $kL2e v128) (local $kMg v128) (local $kLn2 v128) (local $kQ5 v128) (local $kQ4 v128) (local $kQ3 v128) (local $kQ2 v128) (local $kOne v128)
@@ -593,6 +665,9 @@
       (local.set $lv (v128.load32_splat (i32.add (global.get $rowLse) (i32.shl (local.get $i) (i32.const 2)))))
       (local.set $rowm (v128.load32_splat (i32.add (global.get $rowValid) (i32.shl (local.get $i) (i32.const 2)))))
       (local.set $iv (i32x4.splat (local.get $i)))
+      ;; key columns: 32, or on the diagonal 8·(r div 8 + 1) (those $mmBlock computed)
+      (local.set $cEnd (select (i32.add (i32.shl (i32.shr_u (local.get $r) (i32.const 3)) (i32.const 5)) (i32.const 32))
+        (i32.const 128) (local.get $diag)))
       (local.set $c (i32.const 0))
       (loop $cols
         ;; e = exp(s − lse), $exp4 of math.wat inlined (argument ≤ 0 up to rounding where allowed)
@@ -613,22 +688,24 @@
                   (v128.const i32x4 0 1 2 3))
                 (local.get $iv)))))))
         (v128.store (i32.add (local.get $p) (i32.shl (local.get $c) (i32.const 5))) (local.get $e))
-        (br_if $cols (i32.lt_u (local.tee $c (i32.add (local.get $c) (i32.const 16))) (i32.const 128))))
+        (br_if $cols (i32.lt_u (local.tee $c (i32.add (local.get $c) (i32.const 16))) (local.get $cEnd))))
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
-      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))))
+      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $nq)))))
 
   ;; dsTile(i0): dS = P ⊙ (dP − D_i) in place over dP (dsTile, (32,32) rows = queries, 4-column
   ;;   panels like P), inverting the forward's `out_i = O_i / l_i` (= Σ_j P_ij·v_j) through the
   ;;   softmax, D_i = Σ_c dout_ic·out_ic; also writes dSᵀ (32 keys, 32 queries)
   ;;   at dstTile (4-column panels: queries 4g … 4g+3 of key j at dstTile + 512g + 16j) by 4x4
   ;;   shuffle transposes.
-  (func $dsTile (param $i0 i32)
-    (local $rb i32) (local $c i32) (local $p i32) (local $q i32) (local $t i32)
+  (func $dsTile (param $i0 i32) (param $nq i32) (param $diag i32)
+    (local $rb i32) (local $c i32) (local $p i32) (local $q i32) (local $t i32) (local $cEnd i32)
     (local $dv v128) (local $d v128)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $lo01 v128) (local $hi01 v128) (local $lo23 v128) (local $hi23 v128)
     (loop $rowBlocks   ;; rb = first of 4 query rows
       (local.set $dv (v128.load (i32.add (global.get $rowD) (i32.shl (i32.add (local.get $i0) (local.get $rb)) (i32.const 2)))))
+      (local.set $cEnd (select (i32.add (i32.shl (i32.shr_u (local.get $rb) (i32.const 3)) (i32.const 5)) (i32.const 32))
+        (i32.const 128) (local.get $diag)))
       (local.set $c (i32.const 0))
       (loop $colBlocks   ;; c = byte offset of 4 key columns
         (local.set $p (i32.add (i32.add (global.get $pTile) (i32.shl (local.get $rb) (i32.const 4))) (i32.shl (local.get $c) (i32.const 5))))
@@ -659,8 +736,8 @@
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi01) (local.get $hi23)))
         (v128.store offset=48 (local.get $t)
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi01) (local.get $hi23)))
-        (br_if $colBlocks (i32.lt_u (local.tee $c (i32.add (local.get $c) (i32.const 16))) (i32.const 128))))
-      (br_if $rowBlocks (i32.lt_u (local.tee $rb (i32.add (local.get $rb) (i32.const 4))) (i32.const 32)))))
+        (br_if $colBlocks (i32.lt_u (local.tee $c (i32.add (local.get $c) (i32.const 16))) (local.get $cEnd))))
+      (br_if $rowBlocks (i32.lt_u (local.tee $rb (i32.add (local.get $rb) (i32.const 4))) (local.get $nq)))))
 
   ;; addRows(dst, dstStride, src, n, HS, HSp, scale): dst[r][c] += scale·src[r·HSp + c], r < n, c < HS
   ;;   (dst row stride in bytes; src (n, HSp) packed).
@@ -697,7 +774,9 @@
     (local $i0 i32) (local $j0 i32)
     (local $needMask i32) (local $mode i32) (local $i i32) (local $c i32) (local $n i32)
     (local $lv f32) (local $acc v128) (local $po i32) (local $pd i32) (local $dstRow i32)
+    (local $T8 i32) (local $nq i32) (local $diag i32) (local $pr i32)
     (if (i32.or (i32.eqz (local.get $T)) (i32.eqz (local.get $B))) (then (return)))
+    (local.set $T8 (i32.and (i32.add (local.get $T) (i32.const 7)) (i32.const -8)))
     (local.set $HS (i32.div_u (local.get $C) (local.get $NH)))
     (local.set $HSp (i32.and (i32.add (local.get $HS) (i32.const 7)) (i32.const -8)))
     (local.set $Tp (i32.and (i32.add (local.get $T) (i32.const 31)) (i32.const -32)))
@@ -722,20 +801,17 @@
       (local.set $dsrc (i32.shl
         (i32.add (i32.mul (i32.mul (local.get $b) (local.get $T)) (local.get $C))
                  (i32.mul (local.get $h) (local.get $HS))) (i32.const 2)))
-      (call $packCols (global.get $qCols) (local.get $src) (local.get $rowStride) (local.get $T)
-        (local.get $HS) (local.get $HSp) (local.get $Tp) (local.get $scale))
-      (call $packCols (global.get $kCols) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 2)))
-        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $Tp) (f32.const 1))
-      (call $packCols (global.get $dqAcc) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 3)))
-        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $Tp) (f32.const 1))
-      (call $packCols (global.get $doCols) (i32.add (local.get $dout) (local.get $dsrc))
-        (i32.shl (local.get $C) (i32.const 2)) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $Tp) (f32.const 1))
-      (call $packPanels (global.get $qPanels) (global.get $qCols) (local.get $Tp) (local.get $HSp) (i32.const 4))
-      (call $packPanels (global.get $kPanels) (global.get $kCols) (local.get $Tp) (local.get $HSp) (i32.const 8))
-      (call $packPanels (global.get $vPanels) (global.get $dqAcc) (local.get $Tp) (local.get $HSp) (i32.const 8))
-      (call $packPanels (global.get $doPanels) (global.get $doCols) (local.get $Tp) (local.get $HSp) (i32.const 4))
+      (call $packRows (global.get $qCols) (global.get $qPanels) (local.get $src) (local.get $rowStride) (local.get $T)
+        (local.get $HS) (local.get $HSp) (local.get $T8) (i32.const 4) (local.get $scale))
+      (call $packRows (global.get $kCols) (global.get $kPanels) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 2)))
+        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $T8) (i32.const 8) (f32.const 1))
+      (call $packRows (i32.const 0) (global.get $vPanels) (i32.add (local.get $src) (i32.shl (local.get $C) (i32.const 3)))
+        (local.get $rowStride) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $T8) (i32.const 8) (f32.const 1))
+      (call $packRows (global.get $doCols) (global.get $doPanels) (i32.add (local.get $dout) (local.get $dsrc))
+        (i32.shl (local.get $C) (i32.const 2)) (local.get $T) (local.get $HS) (local.get $HSp) (local.get $T8) (i32.const 4) (f32.const 1))
       (call $fillKeyMask (local.get $meta) (local.get $b) (local.get $T) (local.get $Tp))
-      ;; per query row: D_i = Σ_c dout_ic·out_ic, lse_i (0 where invalid), rowValid_i; dQ = 0
+      ;; per query row: D_i = Σ_c dout_ic·out_ic, lse_i (0 where invalid), rowValid_i (dQ needs no
+      ;; zeroing: key tile 0 writes every query row of it first, with mode 0)
       (local.set $i (i32.const 0))
       (loop $rowsInit
         (local.set $lv (f32.const -inf))
@@ -761,57 +837,110 @@
         (i32.store (i32.add (global.get $rowValid) (i32.shl (local.get $i) (i32.const 2))) (local.get $n))
         (f32.store (i32.add (global.get $rowLse) (i32.shl (local.get $i) (i32.const 2)))
           (select (local.get $lv) (f32.const 0) (local.get $n)))
-        (local.set $c (i32.const 0))
-        (loop $zero
-          (v128.store (i32.add (i32.add (global.get $dqAcc) (i32.mul (local.get $i) (local.get $hspb))) (local.get $c))
-            (v128.const i32x4 0 0 0 0))
-          (br_if $zero (i32.lt_u (local.tee $c (i32.add (local.get $c) (i32.const 16))) (local.get $hspb))))
-        (br_if $rowsInit (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $Tp))))
-      ;; key tiles outer, query tiles i0 ≥ j0 inner (tiles above the diagonal are skipped)
+        (br_if $rowsInit (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $T8))))
+      ;; key tiles outer, query tiles i0 ≥ j0 inner (tiles above the diagonal are skipped); the
+      ;; first query tile is the diagonal one, where everything runs per 8-row strip over the 8x8
+      ;; blocks on or below the diagonal only (the entries left out are 0 in P and dS)
       (local.set $j0 (i32.const 0))
       (loop $keyTiles
         (local.set $i0 (local.get $j0))
         (local.set $mode (i32.const 0))
         (loop $queryTiles
+          ;; nq = queries of the tile computed (T rounded up to 8 bounds the last tile)
+          (local.set $nq (i32.sub (local.get $T8) (local.get $i0)))
+          (if (i32.gt_u (local.get $nq) (i32.const 32)) (then (local.set $nq (i32.const 32))))
+          (local.set $diag (i32.eq (local.get $i0) (local.get $j0)))
           (local.set $needMask (i32.or (i32.or (i32.ne (local.get $meta) (i32.const 0))
               (i32.gt_u (i32.add (local.get $j0) (i32.const 31)) (local.get $i0)))
             (i32.gt_u (i32.add (local.get $i0) (i32.const 32)) (local.get $T))))
-          ;; S (32 queries, 32 keys) = Qs_tile · K_tileᵀ, then P in place
-          (call $mmBlock
-            (i32.add (global.get $qPanels) (i32.mul (local.get $i0) (local.get $hspb)))
-            (i32.shl (local.get $hspb) (i32.const 2))
-            (i32.add (global.get $kPanels) (i32.mul (local.get $j0) (local.get $hspb)))
-            (i32.shl (local.get $hspb) (i32.const 3))
-            (global.get $pTile) (i32.const 16) (i32.const 512) (i32.const 1024) (i32.const 32) (i32.const 32) (local.get $HSp)
-            (i32.const 0) (i32.const 0))
-          ;; dP (32 queries, 32 keys) = dO_tile · V_tileᵀ into dsTile
-          (call $mmBlock
-            (i32.add (global.get $doPanels) (i32.mul (local.get $i0) (local.get $hspb)))
-            (i32.shl (local.get $hspb) (i32.const 2))
-            (i32.add (global.get $vPanels) (i32.mul (local.get $j0) (local.get $hspb)))
-            (i32.shl (local.get $hspb) (i32.const 3))
-            (global.get $dsTile) (i32.const 16) (i32.const 512) (i32.const 1024) (i32.const 32) (i32.const 32) (local.get $HSp)
-            (i32.const 0) (i32.const 0))
-          (call $probTile (local.get $i0) (local.get $j0) (local.get $needMask))
+          (if (local.get $diag)
+            (then
+              ;; S, dP of queries 8p … 8p+7 against keys < 8p + 8
+              (local.set $pr (i32.const 0))
+              (loop $sDiag
+                (call $mmBlock
+                  (i32.add (global.get $qPanels) (i32.mul (i32.add (local.get $i0) (local.get $pr)) (local.get $hspb)))
+                  (i32.shl (local.get $hspb) (i32.const 2))
+                  (i32.add (global.get $kPanels) (i32.mul (local.get $j0) (local.get $hspb)))
+                  (i32.shl (local.get $hspb) (i32.const 3))
+                  (i32.add (global.get $pTile) (i32.shl (local.get $pr) (i32.const 4)))
+                  (i32.const 16) (i32.const 512) (i32.const 1024)
+                  (i32.const 8) (i32.add (local.get $pr) (i32.const 8)) (local.get $HSp) (i32.const 0) (i32.const 0))
+                (call $mmBlock
+                  (i32.add (global.get $doPanels) (i32.mul (i32.add (local.get $i0) (local.get $pr)) (local.get $hspb)))
+                  (i32.shl (local.get $hspb) (i32.const 2))
+                  (i32.add (global.get $vPanels) (i32.mul (local.get $j0) (local.get $hspb)))
+                  (i32.shl (local.get $hspb) (i32.const 3))
+                  (i32.add (global.get $dsTile) (i32.shl (local.get $pr) (i32.const 4)))
+                  (i32.const 16) (i32.const 512) (i32.const 1024)
+                  (i32.const 8) (i32.add (local.get $pr) (i32.const 8)) (local.get $HSp) (i32.const 0) (i32.const 0))
+                (br_if $sDiag (i32.lt_u (local.tee $pr (i32.add (local.get $pr) (i32.const 8))) (local.get $nq)))))
+            (else
+              ;; S (nq queries, 32 keys) = Qs_tile · K_tileᵀ, then P in place
+              (call $mmBlock
+                (i32.add (global.get $qPanels) (i32.mul (local.get $i0) (local.get $hspb)))
+                (i32.shl (local.get $hspb) (i32.const 2))
+                (i32.add (global.get $kPanels) (i32.mul (local.get $j0) (local.get $hspb)))
+                (i32.shl (local.get $hspb) (i32.const 3))
+                (global.get $pTile) (i32.const 16) (i32.const 512) (i32.const 1024) (local.get $nq) (i32.const 32) (local.get $HSp)
+                (i32.const 0) (i32.const 0))
+              ;; dP (nq queries, 32 keys) = dO_tile · V_tileᵀ into dsTile
+              (call $mmBlock
+                (i32.add (global.get $doPanels) (i32.mul (local.get $i0) (local.get $hspb)))
+                (i32.shl (local.get $hspb) (i32.const 2))
+                (i32.add (global.get $vPanels) (i32.mul (local.get $j0) (local.get $hspb)))
+                (i32.shl (local.get $hspb) (i32.const 3))
+                (global.get $dsTile) (i32.const 16) (i32.const 512) (i32.const 1024) (local.get $nq) (i32.const 32) (local.get $HSp)
+                (i32.const 0) (i32.const 0))))
+          (call $probTile (local.get $i0) (local.get $j0) (local.get $needMask) (local.get $nq) (local.get $diag))
           ;; dS = P ⊙ (dP − D) (dP = dO·Vᵀ computed above into dsTile), and dSᵀ
-          (call $dsTile (local.get $i0))
-          ;; dV += Pᵀ·dO_tile, dK += dSᵀ·Qs_tile (32 keys, HSp)
-          (call $mmBlock
-            (global.get $pTile) (i32.const 512)
-            (i32.add (global.get $doCols) (i32.mul (local.get $i0) (local.get $hspb))) (i32.const 1024)
-            (global.get $dvTile) (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 32) (local.get $HSp) (i32.const 32)
-            (local.get $mode) (i32.const 0))
-          (call $mmBlock
-            (global.get $dsTile) (i32.const 512)
-            (i32.add (global.get $qCols) (i32.mul (local.get $i0) (local.get $hspb))) (i32.const 1024)
-            (global.get $dkTile) (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 32) (local.get $HSp) (i32.const 32)
-            (local.get $mode) (i32.const 0))
-          ;; dQ_tile (32 queries, HSp) += dS·K_tile
-          (call $mmBlock
-            (global.get $dstTile) (i32.const 512)
-            (i32.add (global.get $kCols) (i32.mul (local.get $j0) (local.get $hspb))) (i32.const 1024)
-            (i32.add (global.get $dqAcc) (i32.mul (local.get $i0) (local.get $hspb))) (local.get $hspb) (i32.const 16)
-            (i32.const 32) (i32.const 32) (local.get $HSp) (i32.const 32) (i32.const 1) (i32.const 0))
+          (call $dsTile (local.get $i0) (local.get $nq) (local.get $diag))
+          (if (local.get $diag)
+            (then
+              ;; dV, dK of keys 8p … 8p+7 from queries ≥ 8p (the first query tile: they start at 0);
+              ;; dQ of queries 8p … 8p+7 from keys < 8p + 8
+              (local.set $pr (i32.const 0))
+              (loop $gDiag
+                (call $mmBlock
+                  (i32.add (global.get $pTile) (i32.mul (local.get $pr) (i32.const 144))) (i32.const 512)
+                  (i32.add (global.get $doCols) (i32.add (i32.mul (local.get $i0) (local.get $hspb)) (i32.shl (local.get $pr) (i32.const 5))))
+                  (i32.const 1024)
+                  (i32.add (global.get $dvTile) (i32.mul (local.get $pr) (local.get $hspb)))
+                  (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 8) (local.get $HSp)
+                  (i32.sub (local.get $nq) (local.get $pr)) (i32.const 0) (i32.const 0))
+                (call $mmBlock
+                  (i32.add (global.get $dsTile) (i32.mul (local.get $pr) (i32.const 144))) (i32.const 512)
+                  (i32.add (global.get $qCols) (i32.add (i32.mul (local.get $i0) (local.get $hspb)) (i32.shl (local.get $pr) (i32.const 5))))
+                  (i32.const 1024)
+                  (i32.add (global.get $dkTile) (i32.mul (local.get $pr) (local.get $hspb)))
+                  (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 8) (local.get $HSp)
+                  (i32.sub (local.get $nq) (local.get $pr)) (i32.const 0) (i32.const 0))
+                (call $mmBlock
+                  (i32.add (global.get $dstTile) (i32.shl (local.get $pr) (i32.const 7))) (i32.const 512)
+                  (i32.add (global.get $kCols) (i32.mul (local.get $j0) (local.get $hspb))) (i32.const 1024)
+                  (i32.add (global.get $dqAcc) (i32.mul (i32.add (local.get $i0) (local.get $pr)) (local.get $hspb)))
+                  (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 8) (local.get $HSp)
+                  (i32.add (local.get $pr) (i32.const 8)) (select (i32.const 1) (i32.const 0) (local.get $j0)) (i32.const 0))
+                (br_if $gDiag (i32.lt_u (local.tee $pr (i32.add (local.get $pr) (i32.const 8))) (local.get $nq)))))
+            (else
+              ;; dV += Pᵀ·dO_tile, dK += dSᵀ·Qs_tile (32 keys, HSp), k over the nq queries
+              (call $mmBlock
+                (global.get $pTile) (i32.const 512)
+                (i32.add (global.get $doCols) (i32.mul (local.get $i0) (local.get $hspb))) (i32.const 1024)
+                (global.get $dvTile) (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 32) (local.get $HSp) (local.get $nq)
+                (local.get $mode) (i32.const 0))
+              (call $mmBlock
+                (global.get $dsTile) (i32.const 512)
+                (i32.add (global.get $qCols) (i32.mul (local.get $i0) (local.get $hspb))) (i32.const 1024)
+                (global.get $dkTile) (local.get $hspb) (i32.const 16) (i32.const 32) (i32.const 32) (local.get $HSp) (local.get $nq)
+                (local.get $mode) (i32.const 0))
+              ;; dQ_tile (nq queries, HSp) += dS·K_tile (= for key tile 0)
+              (call $mmBlock
+                (global.get $dstTile) (i32.const 512)
+                (i32.add (global.get $kCols) (i32.mul (local.get $j0) (local.get $hspb))) (i32.const 1024)
+                (i32.add (global.get $dqAcc) (i32.mul (local.get $i0) (local.get $hspb))) (local.get $hspb) (i32.const 16)
+                (i32.const 32) (local.get $nq) (local.get $HSp) (i32.const 32)
+                (select (i32.const 1) (i32.const 0) (local.get $j0)) (i32.const 0))))
           (local.set $mode (i32.const 1))
           (br_if $queryTiles (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (i32.const 32))) (local.get $T))))
         ;; dqkv k and v rows of the key tile += dK, dV
