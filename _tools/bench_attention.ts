@@ -14,36 +14,14 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { type Backend, defaultThreads, parseThreads, Rng, type Storage, wasmBackend } from "../tensor/mod.ts";
+import { type Backend, Rng, type Storage, wasmBackend } from "../tensor/mod.ts";
 import { attentionKernels, flatIndices, metaFlags, metaPositions } from "../attention/mod.ts";
+import { benchFlags, reporter, time } from "./_bench.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    json: { type: "boolean", default: false },
-    threads: { type: "string" },
-    repeat: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-  },
-});
-const threads = flags.threads ? parseThreads(flags.threads, "--threads") : defaultThreads();
-const repeat = parseThreads(flags.repeat!, "--repeat");
-
-function best(fn: () => void): number {
-  fn(); // warm up
-  let t = Infinity;
-  for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
-    fn();
-    t = Math.min(t, performance.now() - t0);
-  }
-  return t / 1000;
-}
-
-function report(row: Record<string, string | number>, text: string): void {
-  console.log(flags.json ? JSON.stringify(row) : text);
-}
+const flags = benchFlags(Deno.args);
+const { threads, repeat } = flags;
+const report = reporter(flags);
+const best = (fn: () => void): number => time(fn, repeat).best;
 
 function random(backend: Backend, n: number, rng: Rng): Storage {
   const s = backend.alloc("f32", n);

@@ -12,21 +12,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { type Backend, refBackend, type Storage, wasmBackend } from "../tensor/mod.ts";
-import { defaultThreads, parseThreads } from "../tensor/backends/wasm/backend.ts";
+import { benchFlags, reporter, time } from "./_bench.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    json: { type: "boolean", default: false },
-    threads: { type: "string" },
-    repeat: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-  },
-});
-const threads = flags.threads ? parseThreads(flags.threads, "--threads") : defaultThreads();
-const repeat = parseThreads(flags.repeat!, "--repeat");
+const flags = benchFlags(Deno.args);
+const { threads, repeat } = flags;
+const report = reporter(flags);
 
 /** A matmul shape: M × K times K × N. */
 const SHAPES: readonly [number, number, number][] = flags.quick
@@ -34,27 +25,6 @@ const SHAPES: readonly [number, number, number][] = flags.quick
   : [[1024, 768, 768], [1024, 768, 3072], [1024, 3072, 768], [2048, 256, 50304]];
 /** ref is ~1 GFLOP/s: it runs the first REF_ROWS rows only (the rate does not depend on M). */
 const REF_ROWS = 32;
-
-interface Timing {
-  best: number;
-  median: number;
-}
-
-function time(fn: () => void, reps: number): Timing {
-  fn(); // warm up (JIT, page faults)
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push((performance.now() - t0) / 1000);
-  }
-  ts.sort((a, b) => a - b);
-  return { best: ts[0], median: ts[Math.floor(ts.length / 2)] };
-}
-
-function report(row: Record<string, string | number>, text: string): void {
-  console.log(flags.json ? JSON.stringify(row) : text);
-}
 
 function filled(backend: Backend, n: number): Storage {
   const s = backend.alloc("f32", n);

@@ -121,44 +121,49 @@ export const refAttentionKernels: AttentionKernels<F, I> = {
   },
 
   ropeForward(out, inp, cos, sin, n, c, nh) {
-    const hs = c / nh, half = hs / 2;
-    for (let r = 0; r < n; r++) {
-      const row = r * 3 * c;
-      for (let part = 0; part < 2; part++) {
-        for (let h = 0; h < nh; h++) {
-          const base = row + part * c + h * hs;
-          for (let i = 0; i < half; i++) {
-            const x1 = inp[base + i], x2 = inp[base + i + half];
-            const co = cos[r * half + i], si = sin[r * half + i];
-            out[base + i] = x1 * co - x2 * si;
-            out[base + i + half] = x2 * co + x1 * si;
-          }
-        }
-      }
-      for (let j = 2 * c; j < 3 * c; j++) out[row + j] = inp[row + j];
-    }
+    rotateHalf(out, inp, cos, sin, n, c, nh, 1, false);
   },
 
   ropeBackward(dinp, dout, cos, sin, n, c, nh) {
-    const hs = c / nh, half = hs / 2;
-    for (let r = 0; r < n; r++) {
-      const row = r * 3 * c;
-      for (let part = 0; part < 2; part++) {
-        for (let h = 0; h < nh; h++) {
-          const base = row + part * c + h * hs;
-          for (let i = 0; i < half; i++) {
-            // forward: out1 = x1·c − x2·s, out2 = x2·c + x1·s (a rotation; backward is its transpose)
-            const d1 = dout[base + i], d2 = dout[base + i + half];
-            const co = cos[r * half + i], si = sin[r * half + i];
-            dinp[base + i] += d1 * co + d2 * si;
-            dinp[base + i + half] += d2 * co - d1 * si;
-          }
-        }
-      }
-      for (let j = 2 * c; j < 3 * c; j++) dinp[row + j] += dout[row + j];
-    }
+    // forward: out1 = x1·c − x2·s, out2 = x2·c + x1·s is a rotation, so backward adds the
+    // rotation by −θ (its transpose) of the gradient.
+    rotateHalf(dinp, dout, cos, sin, n, c, nh, -1, true);
   },
 };
+
+/**
+ * out (=|+=) the rotate-half rotation of the q and k blocks of inp (N, 3C) by
+ * ±θ (sign of sin is `direction`); the v block is copied (or added).
+ */
+function rotateHalf(
+  out: F,
+  inp: F,
+  cos: F,
+  sin: F,
+  n: number,
+  c: number,
+  nh: number,
+  direction: 1 | -1,
+  accumulate: boolean,
+): void {
+  const hs = c / nh, half = hs / 2;
+  const put = accumulate ? (i: number, v: number) => (out[i] += v) : (i: number, v: number) => (out[i] = v);
+  for (let r = 0; r < n; r++) {
+    const row = r * 3 * c;
+    for (let part = 0; part < 2; part++) {
+      for (let h = 0; h < nh; h++) {
+        const base = row + part * c + h * hs;
+        for (let i = 0; i < half; i++) {
+          const x1 = inp[base + i], x2 = inp[base + i + half];
+          const co = cos[r * half + i], si = direction * sin[r * half + i];
+          put(base + i, x1 * co - x2 * si);
+          put(base + i + half, x2 * co + x1 * si);
+        }
+      }
+    }
+    for (let j = 2 * c; j < 3 * c; j++) put(row + j, inp[row + j]);
+  }
+}
 
 /** The `wasm` kernels: `attention.wat` and `rope.wat` loaded onto the backend's threads. */
 function wasmAttentionKernels(backend: Backend): AttentionKernels<Storage, Storage> {
