@@ -17,3 +17,5 @@
 
 export * from "./tensor/mod.ts";
 export * from "./attention/mod.ts";
+export * from "./model/mod.ts";
+export * from "./data/mod.ts";

@@ -53,6 +53,8 @@ export function time(fn: () => void, repeat: number): { best: number; median: nu
 }
 
 /** Prints `row` as JSON with `--json`, else `text`. */
-export function reporter(flags: BenchFlags): (row: Record<string, string | number>, text: string) => void {
+export function reporter(
+  flags: BenchFlags,
+): (row: Record<string, string | number | boolean>, text: string) => void {
   return (row, text) => console.log(flags.json ? JSON.stringify(row) : text);
 }

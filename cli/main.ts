@@ -1,0 +1,272 @@
+/**
+ * The metatokens command line: argument parsing, then calls into the
+ * packages. Subcommands: `pretrain`, `score`, `generate`.
+ *
+ * ```sh
+ * deno task pretrain [--preset tiny] [--meta=false] [--pos rope] [--data 'c4/*.json.gz'] [--out DIR]
+ *                    [--steps N] [--resume] [--threads N] [--seed S] [--config run.yaml] [--key=value …]
+ * deno task score --checkpoint DIR --text "…" [--json]
+ * deno task generate --checkpoint DIR --prompt "…" [--max-new-tokens 64] [--temperature 0.8] [--top-k 40]
+ * ```
+ *
+ * @module
+ */
+
+import { defaultThreads, Rng, setDefaultBackend, wasmBackend } from "@metatokens/tensor";
+import {
+  generate,
+  Gpt,
+  type GptConfig,
+  gptConfig,
+  loadCheckpoint,
+  modelFromCheckpoint,
+  PAPER_TRAIN_OPTIONS,
+  PRESETS,
+  runTraining,
+  score,
+  Trainer,
+  type TrainOptions,
+} from "@metatokens/model";
+import { decode, encode, openBrownCorpus, openCorpus, TokenBatchSource } from "@metatokens/data";
+import { applyOverrides, readConfigFile, type Settings, splitArgs } from "./args.ts";
+
+/** Training defaults for the CPU preset: about 6 minutes on 2 cores. */
+const TINY_TRAIN: TrainOptions = {
+  ...PAPER_TRAIN_OPTIONS,
+  steps: 120,
+  gradAccum: 1,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmup: 10,
+  evalEvery: 40,
+  evalBatches: 4,
+};
+
+function runDefaults(preset: string): Settings {
+  const model = PRESETS[preset];
+  if (!model) {
+    throw new RangeError(
+      `Cannot find preset "${preset}": expected one of ${Object.keys(PRESETS).join(", ")}`,
+    );
+  }
+  const tiny = preset === "tiny";
+  return {
+    preset,
+    config: "",
+    meta: model.metaAttention,
+    pos: model.posEncoding,
+    data: "",
+    out: "runs/pretrain",
+    resume: false,
+    threads: defaultThreads(),
+    seed: 1337,
+    batchSize: tiny ? 8 : 12,
+    checkpointEvery: tiny ? 60 : 2000,
+    valFraction: 0.05,
+    ...(tiny ? TINY_TRAIN : PAPER_TRAIN_OPTIONS),
+    ...model,
+  } as unknown as Settings;
+}
+
+/** Settings from defaults, an optional YAML file, then the command line. */
+async function settings(args: string[]): Promise<Settings> {
+  const { options, positionals } = splitArgs(args);
+  if (positionals.length > 0) {
+    throw new TypeError(`Cannot use argument "${positionals[0]}": options start with --`);
+  }
+  const file = typeof options.config === "string" ? await readConfigFile(options.config) : {};
+  const preset = String(options.preset ?? file.preset ?? "tiny");
+  const fromFile = applyOverrides(runDefaults(preset), file, `config file "${options.config}"`);
+  return applyOverrides(fromFile, options);
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  return m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
+}
+
+async function pretrain(args: string[]): Promise<void> {
+  const s = await settings(args);
+  const backend = wasmBackend({ threads: s.threads as number });
+  setDefaultBackend(backend);
+  const modelKeys = Object.keys(PRESETS.tiny) as (keyof GptConfig)[];
+  const config = gptConfig(
+    {
+      ...Object.fromEntries(modelKeys.map((k) => [k, s[k]])),
+      metaAttention: s.meta as boolean,
+      posEncoding: s.pos,
+    },
+    s.preset as string,
+  );
+  const out = s.out as string;
+  const blockSize = config.blockSize;
+  const cacheOptions = { blockSize, valFraction: s.valFraction as number };
+  console.log(
+    `metatokens pretrain: ${s.preset} (${config.nLayer} layers, width ${config.nEmbd}, ${config.posEncoding}), ` +
+      `meta ${config.metaAttention ? "on" : "off"}, ${backend.threads} threads`,
+  );
+  const cache = s.data
+    ? await openCorpus(String(s.data).split(","), cacheOptions)
+    : await openBrownCorpus(cacheOptions);
+  console.log(
+    `corpus: ${s.data || "the embedded Brown corpus"}: ${
+      cache.manifest.tokens.toLocaleString("en-US")
+    } tokens ` +
+      `(${cache.manifest.documents} documents), cache ${cache.dir}`,
+  );
+  const batchOptions = { batchSize: s.batchSize as number, blockSize, meta: config.metaAttention };
+  const train = await TokenBatchSource.open(cache, "train", { ...batchOptions, seed: s.seed as number });
+  const val = await TokenBatchSource.open(cache, "val", { ...batchOptions, seed: 12345 });
+  const trainKeys = Object.keys(PAPER_TRAIN_OPTIONS) as (keyof TrainOptions)[];
+  const options = Object.fromEntries(trainKeys.map((k) => [k, s[k]])) as unknown as TrainOptions;
+  const model = new Gpt(config, new Rng(s.seed as number), backend);
+  const trainer = new Trainer(model, train, val, options, s.seed as number);
+  if (s.resume) {
+    const ckpt = await loadCheckpoint(`${out}/checkpoint`);
+    trainer.restore(ckpt);
+    console.log(`resumed from ${out}/checkpoint at step ${trainer.stepCount}`);
+  }
+  console.log(
+    `model: ${(model.parameterCount() / 1e6).toFixed(2)}M parameters; ${options.steps} steps of ` +
+      `${(s.batchSize as number) * options.gradAccum} × ${blockSize} tokens; run directory ${out}`,
+  );
+  let stop = false;
+  const onSigint = (): void => {
+    stop = true;
+    console.log("\nCtrl-C: saving a checkpoint after this step, then stopping");
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  const tty = Deno.stdout.isTerminal();
+  const encoder = new TextEncoder();
+  try {
+    const result = await runTraining(trainer, {
+      outDir: out,
+      checkpointEvery: s.checkpointEvery as number,
+      shouldStop: () => stop,
+      onStep: (i) => {
+        const line =
+          `step ${i.step}/${options.steps} | loss ${i.loss.toFixed(4)} | lr ${i.lr.toExponential(2)} | ` +
+          `${i.tokensPerSecond.toFixed(0)} tok/s | ETA ${formatDuration(i.etaSeconds)}`;
+        if (tty) Deno.stdout.writeSync(encoder.encode(`\r${line}   `));
+        else if (i.step % 10 === 0 || i.step === options.steps) console.log(line);
+      },
+      onEval: (step, loss) => console.log(`${tty ? "\n" : ""}step ${step}: val loss ${loss.toFixed(4)}`),
+    });
+    if (tty) console.log();
+    const curve = result.valLosses.map(([step, loss]) => `${step}: ${loss.toFixed(3)}`).join(", ");
+    console.log(`val loss by step: ${curve}`);
+    console.log(
+      `${
+        result.stopped ? "stopped" : "done"
+      } after ${result.steps} steps; checkpoint: ${result.checkpoint}; ` +
+        `metrics: ${out}/metrics.jsonl`,
+    );
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+    backend.dispose();
+  }
+}
+
+async function loadModel(options: Record<string, string | true>) {
+  if (typeof options.checkpoint !== "string") throw new TypeError("Cannot run without --checkpoint DIR");
+  const threads = options.threads === undefined ? defaultThreads() : Number(options.threads);
+  setDefaultBackend(wasmBackend({ threads }));
+  const ckpt = await loadCheckpoint(options.checkpoint);
+  return modelFromCheckpoint(ckpt);
+}
+
+function checkOptions(options: Record<string, string | true>, known: string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Cannot use unknown option "--${key}": expected one of ${known.map((k) => `--${k}`).join(", ")}`,
+      );
+    }
+  }
+}
+
+async function scoreCommand(args: string[]): Promise<void> {
+  const { options } = splitArgs(args);
+  checkOptions(options, ["checkpoint", "text", "json", "threads"]);
+  if (typeof options.text !== "string") throw new TypeError(`Cannot score without --text "…"`);
+  const model = await loadModel(options);
+  const r = score(model, encode(options.text));
+  if (options.json) {
+    console.log(JSON.stringify({ tokens: [...r.tokens], logprobs: r.logprobs, loss: r.loss }));
+    return;
+  }
+  console.log("token                    log p(token | prefix)");
+  for (let i = 1; i < r.tokens.length; i++) {
+    const lp = r.logprobs[i - 1];
+    console.log(
+      `${JSON.stringify(decode([r.tokens[i]])).padEnd(24)} ${
+        lp === null ? "(meta: no loss)" : lp.toFixed(4)
+      }`,
+    );
+  }
+  console.log(`mean loss ${r.loss.toFixed(4)} over ${r.logprobs.filter((x) => x !== null).length} tokens`);
+}
+
+async function generateCommand(args: string[]): Promise<void> {
+  const { options } = splitArgs(args);
+  checkOptions(options, [
+    "checkpoint",
+    "prompt",
+    "max-new-tokens",
+    "temperature",
+    "top-k",
+    "seed",
+    "threads",
+  ]);
+  if (typeof options.prompt !== "string") throw new TypeError(`Cannot generate without --prompt "…"`);
+  const num = (key: string, fallback: number): number => {
+    const v = options[key];
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new TypeError(`Cannot use --${key}=${v}: expected a number`);
+    return n;
+  };
+  const model = await loadModel(options);
+  const encoder = new TextEncoder();
+  Deno.stdout.writeSync(encoder.encode(options.prompt));
+  const result = generate(model, encode(options.prompt), {
+    maxNewTokens: num("max-new-tokens", 64),
+    temperature: num("temperature", 0.8),
+    topK: options["top-k"] === undefined ? undefined : num("top-k", 40),
+    rng: new Rng(num("seed", 1337)),
+    onToken: (t) => Deno.stdout.writeSync(encoder.encode(decode([t]))),
+  });
+  console.log(
+    `\n[${result.tokens.length} tokens, time to first token ${result.ttftMs.toFixed(0)} ms, ` +
+      `${result.tokensPerSecond.toFixed(1)} tok/s]`,
+  );
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  pretrain,
+  score: scoreCommand,
+  generate: generateCommand,
+};
+
+/** Runs a subcommand; user errors print one line and exit 1. */
+export async function main(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  const run = COMMANDS[command ?? ""];
+  if (!run) {
+    console.error(
+      `usage: deno task <${Object.keys(COMMANDS).join("|")}> [options]` +
+        (command ? `\nerror: unknown command "${command}"` : ""),
+    );
+    Deno.exit(2);
+  }
+  try {
+    await run(rest);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    if (Deno.env.get("METATOKENS_DEBUG")) console.error(e);
+    Deno.exit(1);
+  }
+}
+
+if (import.meta.main) await main(Deno.args);

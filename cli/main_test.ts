@@ -1,0 +1,73 @@
+// End to end through the command line, short variant: 2 pre-training steps of `tiny` on the
+// embedded corpus, resume for a third, then score and generate from the checkpoint.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1", METATOKENS_THREADS: "2" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("e2e (short): pretrain 2 steps, resume to 3, score and generate from the checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  const common = ["--out", dir, "--eval-every", "1", "--eval-batches", "1", "--batch-size", "2"];
+  const first = await cli("pretrain", "--steps", "2", ...common);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /done after 2 steps; checkpoint: .*checkpoint/);
+  const resumed = await cli("pretrain", "--steps", "3", "--resume", ...common);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, /resumed from .* at step 2/);
+  assert.match(resumed.stdout, /done after 3 steps/);
+  const metrics = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.deepEqual(metrics.filter((m) => m.type === "train").map((m) => m.step), [1, 2, 3]);
+
+  const scored = await cli(
+    "score",
+    "--checkpoint",
+    `${dir}/checkpoint`,
+    "--text",
+    "The jury _PAUSE_ said",
+    "--json",
+  );
+  assert.equal(scored.code, 0, scored.stderr);
+  const r = JSON.parse(scored.stdout);
+  assert.deepEqual(r.tokens.length - 1, r.logprobs.length);
+  assert.equal(r.logprobs[r.tokens.indexOf(50257) - 1], null);
+  assert.ok(r.loss > 5, `an untrained model's loss ${r.loss}`);
+
+  const generated = await cli(
+    "generate",
+    "--checkpoint",
+    `${dir}/checkpoint`,
+    "--prompt",
+    "The jury",
+    "--max-new-tokens",
+    "5",
+  );
+  assert.equal(generated.code, 0, generated.stderr);
+  assert.match(generated.stdout, /\[5 tokens, time to first token \d+ ms/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bad input: unknown options, a missing corpus, a missing checkpoint", async () => {
+  const unknown = await cli("pretrain", "--stpes", "3");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /Cannot use unknown option "stpes"/);
+  const corpus = await cli("pretrain", "--data", "/nonexistent/*.jsonl", "--steps", "1");
+  assert.equal(corpus.code, 1);
+  assert.match(corpus.stderr, /nonexistent/);
+  const ckpt = await cli("score", "--checkpoint", "/nonexistent/ckpt", "--text", "hi");
+  assert.equal(ckpt.code, 1);
+  assert.match(ckpt.stderr, /error: .*nonexistent/);
+  const command = await cli("train");
+  assert.equal(command.code, 2);
+  assert.match(command.stderr, /unknown command "train"/);
+});

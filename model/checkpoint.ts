@@ -1,0 +1,348 @@
+/**
+ * Training checkpoints: a directory holding
+ *
+ * ```text
+ * model.safetensors      the parameters (nanoGPT state-dict names)
+ * config.json            the model config
+ * optimizer.safetensors  AdamW moments "m.<param>" and "v.<param>", metadata {step} (optional)
+ * trainer_state.json     any JSON object: step, RNG state, data cursor, schedule, best val loss, ...
+ * ```
+ *
+ * A save is atomic: everything is written and flushed into a fresh `<dir>.tmp-<random>`
+ * beside the destination, then the old checkpoint is renamed to `<dir>.old-<random>`,
+ * the new one renamed to `<dir>`, and the old one removed. At every instant a complete
+ * checkpoint exists under a known name; a load that finds only `<dir>.old-*` (the process
+ * died between the two renames) says which directory to rename back. One process at a time
+ * may save to a given directory.
+ *
+ * @module
+ */
+
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join, resolve } from "node:path";
+import { decodeSafetensors, encodeSafetensors, type StateDict } from "./safetensors.ts";
+
+/** The model weights file inside a checkpoint directory. */
+export const MODEL_FILE = "model.safetensors";
+/** The model config file inside a checkpoint directory. */
+export const CONFIG_FILE = "config.json";
+/** The optimizer state file inside a checkpoint directory (absent when there is none). */
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+/** The trainer state file inside a checkpoint directory. */
+export const TRAINER_STATE_FILE = "trainer_state.json";
+
+/** AdamW state: first and second moments by parameter name, and the step count. */
+export interface OptimizerState {
+  /** First moments, keyed by the parameter's name in the model state dict. */
+  m: StateDict;
+  /** Second moments, keyed by the parameter's name in the model state dict. */
+  v: StateDict;
+  /** The number of optimizer steps taken (a non-negative integer). */
+  step: number;
+}
+
+/** Everything a training run needs to resume. */
+export interface Checkpoint {
+  /** The model config, stored as `config.json`. */
+  config: Record<string, unknown>;
+  /** The parameters. */
+  model: StateDict;
+  /** The optimizer state, or null for weights only (then no `optimizer.safetensors` is written). */
+  optimizer: OptimizerState | null;
+  /** Free-form trainer state (JSON: non-finite numbers do not survive), stored as `trainer_state.json`. */
+  trainerState: Record<string, unknown>;
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Checks that every moment names a model tensor of the same shape, and m and v cover the same names. */
+function checkOptimizer(
+  what: string,
+  model: StateDict,
+  m: StateDict,
+  v: StateDict,
+  step: number,
+): void {
+  if (!Number.isSafeInteger(step) || step < 0) {
+    throw new Error(`${what}: optimizer step ${JSON.stringify(step)} is not a non-negative integer`);
+  }
+  for (const [prefix, moments, other] of [["m", m, v], ["v", v, m]] as const) {
+    for (const [name, moment] of Object.entries(moments)) {
+      const param = model[name];
+      if (param === undefined) {
+        throw new Error(`${what}: optimizer tensor "${prefix}.${name}" has no model tensor "${name}"`);
+      }
+      if (
+        param.shape.length !== moment.shape.length || param.shape.some((d, i) => d !== moment.shape[i])
+      ) {
+        throw new Error(
+          `${what}: optimizer tensor "${prefix}.${name}" has shape ${
+            formatShape(moment.shape)
+          }, but model tensor "${name}" has ${formatShape(param.shape)}`,
+        );
+      }
+      if (!(name in other)) {
+        throw new Error(
+          `${what}: optimizer tensor "${prefix}.${name}" has no matching "${
+            prefix === "m" ? "v" : "m"
+          }.${name}"`,
+        );
+      }
+    }
+  }
+}
+
+async function writeAndSync(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** Flushes a directory entry list to disk where the platform allows it. */
+async function syncDir(path: string): Promise<void> {
+  try {
+    const dir = await Deno.open(path, { read: true });
+    try {
+      await dir.sync();
+    } finally {
+      dir.close();
+    }
+  } catch {
+    // Not supported on every platform (e.g. Windows); the renames are still atomic.
+  }
+}
+
+async function exists(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Siblings of `dir` named `<base>.<kind>-*`, newest first. */
+async function siblings(dir: string, kind: "tmp" | "old"): Promise<string[]> {
+  const prefix = `${basename(dir)}.${kind}-`;
+  const found: { path: string; mtime: number }[] = [];
+  try {
+    for await (const entry of Deno.readDir(dirname(dir))) {
+      if (entry.isDirectory && entry.name.startsWith(prefix)) {
+        const path = join(dirname(dir), entry.name);
+        const info = await exists(path);
+        found.push({ path, mtime: info?.mtime?.getTime() ?? 0 });
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return found.sort((a, b) => b.mtime - a.mtime).map((f) => f.path);
+}
+
+function random(): string {
+  return randomBytes(6).toString("hex");
+}
+
+/**
+ * Saves a checkpoint directory atomically (see the module doc), replacing any checkpoint
+ * already at `dir`, and removes leftovers of earlier interrupted saves of `dir`.
+ *
+ * Everything is validated before anything is written: optimizer moments must name model
+ * tensors of the same shape, and `m` and `v` must cover the same names.
+ *
+ * @param dir The checkpoint directory; its parent is created if missing.
+ * @param ckpt What to save.
+ * @throws {Error} Inconsistent optimizer state, a `dir` that exists but is not a checkpoint
+ *   (a file, or a non-empty directory without `model.safetensors`), or a failed write; on failure
+ *   the previous checkpoint at `dir` is untouched.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint, saveCheckpoint } from "@metatokens/model/checkpoint";
+ * const root = await Deno.makeTempDir();
+ * const dir = root + "/ckpt";
+ * const w = { shape: [2], data: new Float32Array([1, 2]) };
+ * await saveCheckpoint(dir, {
+ *   config: { nLayer: 1 },
+ *   model: { w },
+ *   optimizer: { m: { w }, v: { w }, step: 5 },
+ *   trainerState: { step: 5, bestValLoss: 3.25 },
+ * });
+ * const back = await loadCheckpoint(dir);
+ * console.log(back.optimizer?.step, back.trainerState.bestValLoss); // 5 3.25
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<void> {
+  dir = resolve(dir);
+  const what = `Cannot save checkpoint "${dir}"`;
+  if (!isPlainObject(ckpt.config)) throw new Error(`${what}: config is not an object`);
+  if (!isPlainObject(ckpt.trainerState)) throw new Error(`${what}: trainerState is not an object`);
+  const optimizer = ckpt.optimizer;
+  if (optimizer !== null) checkOptimizer(what, ckpt.model, optimizer.m, optimizer.v, optimizer.step);
+  const current = await exists(dir);
+  if (current !== null) {
+    if (!current.isDirectory) throw new Error(`${what}: it exists and is not a directory`);
+    const isCheckpoint = (await exists(join(dir, MODEL_FILE))) !== null;
+    const isEmpty = (await Array.fromAsync(Deno.readDir(dir))).length === 0;
+    if (!isCheckpoint && !isEmpty) {
+      throw new Error(
+        `${what}: the directory exists, is not empty and holds no ${MODEL_FILE}; refusing to replace it`,
+      );
+    }
+  }
+  // Encode first, so that bad tensors fail before anything touches the disk.
+  const files: [string, Uint8Array][] = [
+    [MODEL_FILE, encodeSafetensors(ckpt.model, { format: "pt" })],
+    [CONFIG_FILE, new TextEncoder().encode(JSON.stringify(ckpt.config, null, 2) + "\n")],
+    [TRAINER_STATE_FILE, new TextEncoder().encode(JSON.stringify(ckpt.trainerState, null, 2) + "\n")],
+  ];
+  if (optimizer !== null) {
+    const moments: StateDict = {};
+    for (const [name, t] of Object.entries(optimizer.m)) moments[`m.${name}`] = t;
+    for (const [name, t] of Object.entries(optimizer.v)) moments[`v.${name}`] = t;
+    files.push([OPTIMIZER_FILE, encodeSafetensors(moments, { step: String(optimizer.step) })]);
+  }
+  await Deno.mkdir(dirname(dir), { recursive: true });
+  const temp = `${dir}.tmp-${random()}`;
+  await Deno.mkdir(temp);
+  try {
+    for (const [name, bytes] of files) await writeAndSync(join(temp, name), bytes);
+    await syncDir(temp);
+  } catch (e) {
+    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  // From here on a complete checkpoint exists at every instant: `dir`, then `old`, then `dir`.
+  const old = `${dir}.old-${random()}`;
+  if (current !== null) await Deno.rename(dir, old);
+  await Deno.rename(temp, dir);
+  await syncDir(dirname(dir));
+  if (current !== null) await Deno.remove(old, { recursive: true });
+  // Leftovers of interrupted saves: incomplete temp dirs, and old checkpoints superseded now.
+  for (const path of [...await siblings(dir, "tmp"), ...await siblings(dir, "old")]) {
+    await Deno.remove(path, { recursive: true }).catch(() => {});
+  }
+}
+
+async function readJsonObject(what: string, dir: string, name: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, name));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${what}: ${name} is missing`);
+    throw new Error(`${what}: cannot read ${name}: ${(e as Error).message}`, { cause: e });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what}: ${name} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isPlainObject(value)) {
+    throw new Error(`${what}: ${name} holds ${JSON.stringify(value)?.slice(0, 60)}, expected a JSON object`);
+  }
+  return value;
+}
+
+async function readOptional(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/**
+ * Loads and validates a checkpoint directory written by {@linkcode saveCheckpoint}.
+ *
+ * Checked: the directory and its required files exist, the JSON files are objects, the
+ * safetensors files are sound (every offset against the file), the optimizer tensors are
+ * all `m.<name>` / `v.<name>` of model tensors with the same shape, and its `step` metadata
+ * is a non-negative integer.
+ *
+ * @param dir The checkpoint directory.
+ * @returns The checkpoint; `optimizer` is null when `optimizer.safetensors` is absent.
+ * @throws {Error} What is missing or corrupt, naming the file; when `dir` is missing but an
+ *   interrupted save left `<dir>.old-*`, the message names the directory to rename back.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint, saveCheckpoint } from "@metatokens/model/checkpoint";
+ * const root = await Deno.makeTempDir();
+ * const dir = root + "/weights-only";
+ * const model = { "transformer.wte.weight": { shape: [1, 1], data: new Float32Array([0.5]) } };
+ * await saveCheckpoint(dir, { config: {}, model, optimizer: null, trainerState: {} });
+ * console.log((await loadCheckpoint(dir)).optimizer); // null
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  dir = resolve(dir);
+  const what = `Cannot load checkpoint "${dir}"`;
+  const info = await exists(dir);
+  if (info === null) {
+    const olds = await siblings(dir, "old");
+    if (olds.length > 0) {
+      throw new Error(
+        `${what}: it does not exist, but "${
+          olds[0]
+        }" does: a save was interrupted between its two renames. ` +
+          `Rename "${olds[0]}" to "${dir}" to recover the last complete checkpoint`,
+      );
+    }
+    const temps = await siblings(dir, "tmp");
+    if (temps.length > 0) {
+      throw new Error(
+        `${what}: it does not exist; "${
+          temps[0]
+        }" is the unfinished output of an interrupted save and may be incomplete`,
+      );
+    }
+    throw new Error(`${what}: no such directory`);
+  }
+  if (!info.isDirectory) throw new Error(`${what}: it is not a directory`);
+  const config = await readJsonObject(what, dir, CONFIG_FILE);
+  const modelBytes = await readOptional(join(dir, MODEL_FILE));
+  if (modelBytes === null) throw new Error(`${what}: ${MODEL_FILE} is missing`);
+  const model = decodeSafetensors(modelBytes, join(dir, MODEL_FILE)).tensors;
+  const trainerState = await readJsonObject(what, dir, TRAINER_STATE_FILE);
+  let optimizer: OptimizerState | null = null;
+  const optimizerBytes = await readOptional(join(dir, OPTIMIZER_FILE));
+  if (optimizerBytes !== null) {
+    const path = join(dir, OPTIMIZER_FILE);
+    const { tensors, metadata } = decodeSafetensors(optimizerBytes, path);
+    const m: StateDict = {}, v: StateDict = {};
+    for (const [name, t] of Object.entries(tensors)) {
+      if (name.startsWith("m.")) m[name.slice(2)] = t;
+      else if (name.startsWith("v.")) v[name.slice(2)] = t;
+      else {throw new Error(
+          `${what}: ${OPTIMIZER_FILE} holds "${name}", expected only "m.<param>" and "v.<param>"`,
+        );}
+    }
+    const stepText = metadata.step;
+    if (stepText === undefined || !/^\d+$/.test(stepText)) {
+      throw new Error(
+        `${what}: ${OPTIMIZER_FILE} has step metadata ${
+          JSON.stringify(stepText)
+        }, expected a non-negative integer`,
+      );
+    }
+    const step = Number(stepText);
+    checkOptimizer(what, model, m, v, step);
+    optimizer = { m, v, step };
+  }
+  return { config, model, optimizer, trainerState };
+}

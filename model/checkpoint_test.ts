@@ -1,0 +1,279 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { encodeSafetensors } from "./safetensors.ts";
+
+function sample(seed: number): Checkpoint {
+  const arr = (shape: number[], k: number) => ({
+    shape,
+    data: Float32Array.from(
+      { length: shape.reduce((a, b) => a * b, 1) },
+      (_, i) => Math.sin(seed + k + i) / 3,
+    ),
+  });
+  return {
+    config: { nLayer: 2, nEmbd: 4, posEncoding: "ape", yarn: null },
+    model: { "transformer.wte.weight": arr([3, 4], 0), "transformer.ln_f.bias": arr([4], 1) },
+    optimizer: {
+      m: { "transformer.wte.weight": arr([3, 4], 2), "transformer.ln_f.bias": arr([4], 3) },
+      v: { "transformer.wte.weight": arr([3, 4], 4), "transformer.ln_f.bias": arr([4], 5) },
+      step: 100 + seed,
+    },
+    trainerState: {
+      step: 100 + seed,
+      rng: { seed: 7, counter: 123456789 },
+      bestValLoss: 1 / 3,
+      cursor: [1, 2],
+    },
+  };
+}
+
+async function withDir(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir();
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+function names(dir: string): string[] {
+  return Array.from(Deno.readDirSync(dir), (e) => e.name).sort();
+}
+
+Deno.test("round trip restores every value bit for bit", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    const ckpt = sample(1);
+    await saveCheckpoint(dir, ckpt);
+    assert.deepEqual(names(root), ["ckpt"]);
+    assert.deepEqual(names(dir), [
+      "config.json",
+      "model.safetensors",
+      "optimizer.safetensors",
+      "trainer_state.json",
+    ]);
+    const back = await loadCheckpoint(dir);
+    assert.deepEqual(back, ckpt);
+    assert.equal(back.trainerState.bestValLoss, 1 / 3);
+  });
+});
+
+Deno.test("weights-only checkpoint has no optimizer file and loads with optimizer null", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "nested", "w");
+    await saveCheckpoint(dir, { ...sample(2), optimizer: null });
+    assert.deepEqual(names(dir), ["config.json", "model.safetensors", "trainer_state.json"]);
+    assert.equal((await loadCheckpoint(dir)).optimizer, null);
+  });
+});
+
+Deno.test("overwrite keeps only the new checkpoint, without leftovers", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    await saveCheckpoint(dir, { ...sample(2), optimizer: null });
+    assert.deepEqual(names(root), ["ckpt"]);
+    assert.deepEqual(names(dir), ["config.json", "model.safetensors", "trainer_state.json"]);
+    assert.deepEqual(await loadCheckpoint(dir), { ...sample(2), optimizer: null });
+  });
+});
+
+Deno.test("a kill while writing the temp dir leaves the last good checkpoint; the next save cleans up", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    // Simulate a process killed half way through writing: a partial temp dir beside the checkpoint.
+    await Deno.mkdir(`${dir}.tmp-dead01`);
+    await Deno.writeFile(`${dir}.tmp-dead01/model.safetensors`, new Uint8Array([1, 2, 3]));
+    assert.deepEqual(await loadCheckpoint(dir), sample(1));
+    await saveCheckpoint(dir, sample(3));
+    assert.deepEqual(names(root), ["ckpt"]);
+    assert.deepEqual(await loadCheckpoint(dir), sample(3));
+  });
+});
+
+Deno.test("a kill between the two renames is reported with the directory to recover", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    // Killed after `dir` → `dir.old-*` and before `tmp` → `dir`.
+    await Deno.rename(dir, `${dir}.old-abc123`);
+    await Deno.mkdir(`${dir}.tmp-def456`);
+    await assert.rejects(() => loadCheckpoint(dir), {
+      message: `Cannot load checkpoint "${dir}": it does not exist, but "${dir}.old-abc123" does: ` +
+        `a save was interrupted between its two renames. Rename "${dir}.old-abc123" to "${dir}" ` +
+        `to recover the last complete checkpoint`,
+    });
+    // Following the advice recovers the last good checkpoint intact.
+    await Deno.rename(`${dir}.old-abc123`, dir);
+    assert.deepEqual(await loadCheckpoint(dir), sample(1));
+    // A new save after such a kill also succeeds and removes the leftovers.
+    await Deno.rename(dir, `${dir}.old-abc123`);
+    await saveCheckpoint(dir, sample(4));
+    assert.deepEqual(names(root), ["ckpt"]);
+    assert.deepEqual(await loadCheckpoint(dir), sample(4));
+  });
+});
+
+Deno.test("missing directory, files and corrupt JSON are named", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await assert.rejects(() => loadCheckpoint(dir), {
+      message: `Cannot load checkpoint "${dir}": no such directory`,
+    });
+    await Deno.mkdir(`${dir}.tmp-x`);
+    await assert.rejects(
+      () => loadCheckpoint(dir),
+      /"[^"]*ckpt\.tmp-x" is the unfinished output of an interrupted save/,
+    );
+    await Deno.remove(`${dir}.tmp-x`);
+    await saveCheckpoint(dir, sample(1));
+    await Deno.writeTextFile(join(dir, "config.json"), '{"nLayer": ');
+    await assert.rejects(
+      () => loadCheckpoint(dir),
+      /^Error: Cannot load checkpoint "[^"]*ckpt": config\.json is not valid JSON \(/,
+    );
+    await Deno.writeTextFile(join(dir, "config.json"), "[1]");
+    await assert.rejects(() => loadCheckpoint(dir), /config\.json holds \[1\], expected a JSON object/);
+    await Deno.remove(join(dir, "config.json"));
+    await assert.rejects(() => loadCheckpoint(dir), {
+      message: `Cannot load checkpoint "${dir}": config.json is missing`,
+    });
+    await saveCheckpoint(dir, sample(1));
+    await Deno.remove(join(dir, "trainer_state.json"));
+    await assert.rejects(() => loadCheckpoint(dir), /trainer_state\.json is missing/);
+    await saveCheckpoint(dir, sample(1));
+    await Deno.remove(join(dir, "model.safetensors"));
+    await assert.rejects(() => loadCheckpoint(dir), /model\.safetensors is missing/);
+  });
+});
+
+Deno.test("a truncated model.safetensors gives a clear error naming the file", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    const path = join(dir, "model.safetensors");
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 10));
+    await assert.rejects(() => loadCheckpoint(dir), {
+      message: new RegExp(
+        `^Cannot read safetensors "${path}": the file is truncated: it has ${bytes.length - 10} bytes, ` +
+          `but its header describes ${bytes.length} `,
+      ),
+    });
+    await Deno.writeFile(path, bytes.subarray(0, 20));
+    await assert.rejects(() => loadCheckpoint(dir), /header length \d+ exceeds the file size 20/);
+  });
+});
+
+Deno.test("inconsistent optimizer state is rejected on save and on load", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    const bad = sample(1);
+    bad.optimizer!.m["transformer.wte.weight"] = { shape: [4, 3], data: new Float32Array(12) };
+    await assert.rejects(() => saveCheckpoint(dir, bad), {
+      message:
+        `Cannot save checkpoint "${dir}": optimizer tensor "m.transformer.wte.weight" has shape [4, 3], ` +
+        `but model tensor "transformer.wte.weight" has [3, 4]`,
+    });
+    assert.deepEqual(names(root), []);
+    const orphan = sample(1);
+    orphan.optimizer!.v["transformer.gone"] = { shape: [1], data: new Float32Array(1) };
+    await assert.rejects(() => saveCheckpoint(dir, orphan), /"v\.transformer\.gone" has no model tensor/);
+    const unpaired = sample(1);
+    delete unpaired.optimizer!.v["transformer.ln_f.bias"];
+    await assert.rejects(
+      () => saveCheckpoint(dir, unpaired),
+      /"m\.transformer\.ln_f\.bias" has no matching "v\.transformer\.ln_f\.bias"/,
+    );
+
+    await saveCheckpoint(dir, sample(1));
+    const optPath = join(dir, "optimizer.safetensors");
+    const one = { shape: [1], data: new Float32Array(1) };
+    await Deno.writeFile(optPath, encodeSafetensors({ "x.y": one }, { step: "1" }));
+    await assert.rejects(() => loadCheckpoint(dir), /optimizer\.safetensors holds "x\.y", expected only/);
+    await Deno.writeFile(optPath, encodeSafetensors({}, { step: "-1" }));
+    await assert.rejects(() => loadCheckpoint(dir), /step metadata "-1", expected a non-negative integer/);
+    await Deno.writeFile(
+      optPath,
+      encodeSafetensors({ "m.transformer.ln_f.bias": one, "v.transformer.ln_f.bias": one }, {
+        step: "1",
+      }),
+    );
+    await assert.rejects(
+      () => loadCheckpoint(dir),
+      /has shape \[1\], but model tensor "transformer\.ln_f\.bias" has \[4\]/,
+    );
+  });
+});
+
+Deno.test("refuses to replace a directory that is not a checkpoint, or a file", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "precious");
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(join(dir, "notes.txt"), "keep me");
+    await assert.rejects(
+      () => saveCheckpoint(dir, sample(1)),
+      /is not empty and holds no model\.safetensors/,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "notes.txt")), "keep me");
+    await Deno.writeTextFile(join(root, "file"), "x");
+    await assert.rejects(
+      () => saveCheckpoint(join(root, "file"), sample(1)),
+      /exists and is not a directory/,
+    );
+    const empty = join(root, "empty");
+    await Deno.mkdir(empty);
+    await saveCheckpoint(empty, sample(1));
+    assert.deepEqual(await loadCheckpoint(empty), sample(1));
+  });
+});
+
+Deno.test("a process killed at random moments while saving never loses the last complete checkpoint", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    const module = new URL("./checkpoint.ts", import.meta.url).href;
+    // The child saves checkpoint k = 1, 2, 3, ... in a loop: every value of checkpoint k is k.
+    const child = `
+      import { saveCheckpoint } from ${JSON.stringify(module)};
+      const dir = ${JSON.stringify(dir)};
+      for (let k = 1; ; k++) {
+        const t = () => ({ shape: [250, 1000], data: new Float32Array(250000).fill(k) });
+        await saveCheckpoint(dir, { config: { k }, model: { w: t() }, optimizer: { m: { w: t() }, v: { w: t() }, step: k },
+          trainerState: { k } });
+      }`;
+    let lastSeen = 0;
+    for (let round = 0; round < 6; round++) {
+      const proc = new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-check", child],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 500));
+      proc.kill("SIGKILL");
+      await proc.status;
+      let ckpt: Checkpoint;
+      try {
+        ckpt = await loadCheckpoint(dir);
+      } catch (e) {
+        const match = /but "([^"]+)" does: a save was interrupted/.exec((e as Error).message);
+        if (match === null) {
+          if (lastSeen === 0 && /no such directory|unfinished output/.test((e as Error).message)) continue;
+          throw e;
+        }
+        await Deno.rename(match[1], dir);
+        ckpt = await loadCheckpoint(dir);
+      }
+      const k = ckpt.trainerState.k as number;
+      assert.ok(k >= 1);
+      assert.deepEqual(ckpt.config, { k });
+      assert.equal(ckpt.optimizer?.step, k);
+      for (const t of [ckpt.model.w, ckpt.optimizer!.m.w, ckpt.optimizer!.v.w]) {
+        assert.ok(t.data.every((x) => x === k), `checkpoint ${k} holds other values`);
+      }
+      lastSeen = k;
+    }
+    assert.ok(lastSeen >= 1, "the child never completed a save");
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * Scoring and sampling: per-token log-probabilities of a text, and
+ * autoregressive generation with a KV cache (greedy, temperature, top-k).
+ *
+ * Decoding feeds one token at a time. Generated tokens are never meta tokens
+ * (the meta id is masked out unless asked for), and a token that is not a meta
+ * token receives only the `c_proj` bias from meta-attention, so after the
+ * prompt (which runs through the full model, meta-attention included) each
+ * step needs only the causal attention over the cache.
+ *
+ * @module
+ */
+
+import {
+  add,
+  embedding,
+  gelu as geluOf,
+  layernorm,
+  matmul,
+  noGrad,
+  relu as reluOf,
+  type Rng,
+  scope,
+  type Tensor,
+  tensor,
+} from "@metatokens/tensor";
+import { applyRope, ropeTables } from "@metatokens/attention";
+import type { Gpt, KvCache } from "./gpt.ts";
+
+/** Options of {@linkcode generate}. */
+export interface GenerateOptions {
+  /** Tokens to produce. */
+  maxNewTokens: number;
+  /** Softmax temperature; 0 means greedy (default 1). */
+  temperature?: number;
+  /** Sample among the k most likely tokens only. */
+  topK?: number;
+  /** Generator for sampling (required unless greedy). */
+  rng?: Rng;
+  /** Allow the meta token to be sampled (default false). */
+  allowMeta?: boolean;
+  /** Called with each new token as it is produced. */
+  onToken?: (token: number) => void;
+}
+
+/** What {@linkcode generate} returns. */
+export interface GenerateResult {
+  /** The new tokens. */
+  tokens: Int32Array;
+  /** Milliseconds from the call to the first new token (prefill + one sample). */
+  ttftMs: number;
+  /** New tokens per second after the first. */
+  tokensPerSecond: number;
+}
+
+/** log p(tokens[i+1] | tokens[0..i]) for every i, null where tokens[i+1] is the meta token. */
+export interface ScoreResult {
+  /** The tokens scored. */
+  tokens: Int32Array;
+  /** One entry per next-token prediction (length T − 1). */
+  logprobs: (number | null)[];
+  /** Mean negative log-probability over the non-null entries. */
+  loss: number;
+}
+
+function logSoftmaxAt(logits: Float32Array, o: number, v: number, target: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < v; j++) max = Math.max(max, logits[o + j]);
+  let sum = 0;
+  for (let j = 0; j < v; j++) sum += Math.exp(logits[o + j] - max);
+  return logits[o + target] - max - Math.log(sum);
+}
+
+/**
+ * Scores a token sequence under the model (no loss on meta targets).
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig, score } from "@metatokens/model";
+ * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 }), new Rng(0));
+ * const { logprobs } = score(model, Int32Array.from([1, 2, 31, 3]));
+ * console.log(logprobs.length, logprobs[1]); // 3 null
+ * ```
+ */
+export function score(model: Gpt, tokens: Int32Array): ScoreResult {
+  const t = tokens.length;
+  if (t < 2) throw new RangeError(`Cannot score ${t} token(s): expected at least 2`);
+  const v = model.config.vocabSize;
+  const logits = noGrad(() =>
+    scope(() => model.forward({ b: 1, t, x: tokens }).logits!.dataSync() as Float32Array)
+  );
+  const logprobs: (number | null)[] = [];
+  let sum = 0, n = 0;
+  for (let i = 0; i + 1 < t; i++) {
+    if (tokens[i + 1] === model.config.metaTokenId) {
+      logprobs.push(null);
+      continue;
+    }
+    const lp = logSoftmaxAt(logits, i * v, v, tokens[i + 1]);
+    logprobs.push(lp);
+    sum -= lp;
+    n++;
+  }
+  return { tokens, logprobs, loss: n === 0 ? 0 : sum / n };
+}
+
+function sample(logits: Float32Array, o: GenerateOptions, banned: number): number {
+  const temperature = o.temperature ?? 1;
+  const v = logits.length;
+  const candidates: number[] = [];
+  for (let j = 0; j < v; j++) if (j !== banned) candidates.push(j);
+  if (temperature === 0) {
+    return candidates.reduce((best, j) => (logits[j] > logits[best] ? j : best), candidates[0]);
+  }
+  let pool = candidates;
+  if (o.topK !== undefined) pool = [...candidates].sort((a, b) => logits[b] - logits[a]).slice(0, o.topK);
+  const max = Math.max(...pool.map((j) => logits[j]));
+  const weights = pool.map((j) => Math.exp((logits[j] - max) / temperature));
+  let u = o.rng!.uniform() * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < pool.length; i++) {
+    u -= weights[i];
+    if (u < 0) return pool[i];
+  }
+  return pool[pool.length - 1];
+}
+
+/** One token through the model at `position`, attending over the cache (which it extends). */
+function decodeStep(model: Gpt, token: number, position: number, cache: KvCache): Float32Array {
+  const { config, backend } = model;
+  const C = config.nEmbd, nh = config.nHead, hs = C / nh;
+  return noGrad(() =>
+    scope(() => {
+      const norm = (x: Tensor, name: string): Tensor =>
+        layernorm(
+          x,
+          model.param(`${name}.weight`),
+          model.params.get(`${name}.bias`) ?? tensor(new Float32Array(C), [C], { backend }),
+        );
+      const linear = (x: Tensor, name: string): Tensor =>
+        matmul(x, model.param(`${name}.weight`), { transB: true, bias: model.params.get(`${name}.bias`) });
+      let x = embedding(
+        model.param("transformer.wte.weight"),
+        tensor([token], [1, 1], { dtype: "i32", backend }),
+      );
+      if (config.posEncoding === "ape") {
+        x = add(
+          x,
+          embedding(
+            model.param("transformer.wpe.weight"),
+            tensor([position], [1, 1], { dtype: "i32", backend }),
+          ),
+        );
+      }
+      const rope = config.posEncoding === "rope"
+        ? ropeTables(
+          [position],
+          { headSize: hs, theta: config.ropeTheta, yarn: config.yarn ?? undefined },
+          backend,
+        )
+        : null;
+      const L = position + 1;
+      for (let i = 0; i < config.nLayer; i++) {
+        const h = `transformer.h.${i}`;
+        let qkv = linear(norm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
+        if (rope) qkv = applyRope(qkv, rope, nh);
+        const row = qkv.dataSync();
+        cache.k[i].set(row.subarray(C, 2 * C), position * C);
+        cache.v[i].set(row.subarray(2 * C, 3 * C), position * C);
+        // softmax(q·kᵀ/√HS)·v over the cache, per head (one query: plain loops).
+        const y = new Float32Array(C), s = new Float64Array(L);
+        for (let hd = 0; hd < nh; hd++) {
+          let max = -Infinity;
+          for (let j = 0; j < L; j++) {
+            let dot = 0;
+            for (let d = 0; d < hs; d++) dot += row[hd * hs + d] * cache.k[i][j * C + hd * hs + d];
+            s[j] = dot / Math.sqrt(hs);
+            max = Math.max(max, s[j]);
+          }
+          let sum = 0;
+          for (let j = 0; j < L; j++) sum += s[j] = Math.exp(s[j] - max);
+          for (let j = 0; j < L; j++) {
+            const p = s[j] / sum;
+            for (let d = 0; d < hs; d++) y[hd * hs + d] += p * cache.v[i][j * C + hd * hs + d];
+          }
+        }
+        x = add(x, linear(tensor(y, [1, 1, C], { backend }), `${h}.attn.c_proj`));
+        // A non-meta token gets no meta-attention, only its output bias.
+        const metaBias = model.params.get(`${h}.meta_attn.c_proj.bias`);
+        if (config.metaAttention && metaBias) x = add(x, metaBias);
+        const act = linear(norm(x, `${h}.ln_2`), `${h}.mlp.c_fc`);
+        x = add(x, linear(config.activation === "gelu" ? geluOf(act) : reluOf(act), `${h}.mlp.c_proj`));
+      }
+      cache.length = L;
+      return matmul(norm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), { transB: true })
+        .dataSync() as Float32Array;
+    })
+  );
+}
+
+/**
+ * Continues `prompt` by `maxNewTokens` tokens with a KV cache. The prompt may
+ * contain meta tokens; the meta token is never generated unless `allowMeta`.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { generate, Gpt, gptConfig } from "@metatokens/model";
+ * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 16, vocabSize: 32, metaTokenId: 31 }), new Rng(0));
+ * const { tokens } = generate(model, Int32Array.from([1, 31, 2]), { maxNewTokens: 4, temperature: 0 });
+ * console.log(tokens.length, tokens.includes(31)); // 4 false
+ * ```
+ */
+export function generate(model: Gpt, prompt: Int32Array, options: GenerateOptions): GenerateResult {
+  const { config } = model;
+  const total = prompt.length + options.maxNewTokens;
+  if (prompt.length === 0) throw new RangeError("Cannot generate from an empty prompt");
+  if (config.posEncoding === "ape" && total > config.blockSize) {
+    throw new RangeError(
+      `Cannot generate ${options.maxNewTokens} tokens after a ${prompt.length}-token prompt: ` +
+        `the APE model's block size is ${config.blockSize}`,
+    );
+  }
+  if ((options.temperature ?? 1) !== 0 && !options.rng) {
+    throw new Error("Cannot sample without an rng: pass one, or temperature 0 for greedy decoding");
+  }
+  const start = performance.now();
+  const C = config.nEmbd;
+  const cache: KvCache = {
+    k: Array.from({ length: config.nLayer }, () => new Float32Array(total * C)),
+    v: Array.from({ length: config.nLayer }, () => new Float32Array(total * C)),
+    length: 0,
+  };
+  const banned = options.allowMeta ? -1 : config.metaTokenId;
+  // Prefill: the whole prompt through the full model (meta-attention included), filling the cache.
+  const v = config.vocabSize;
+  const logits = noGrad(() =>
+    scope(() => {
+      const all = model.forward({ b: 1, t: prompt.length, x: prompt }, { cache }).logits!.dataSync();
+      return all.slice((prompt.length - 1) * v, prompt.length * v) as Float32Array;
+    })
+  );
+  const out = new Int32Array(options.maxNewTokens);
+  let next = sample(logits, options, banned);
+  const ttftMs = performance.now() - start;
+  const decodeStart = performance.now();
+  for (let i = 0; i < options.maxNewTokens; i++) {
+    out[i] = next;
+    options.onToken?.(next);
+    if (i + 1 < options.maxNewTokens) {
+      next = sample(decodeStep(model, next, prompt.length + i, cache), options, banned);
+    }
+  }
+  const seconds = (performance.now() - decodeStart) / 1000;
+  return {
+    tokens: out,
+    ttftMs,
+    tokensPerSecond: options.maxNewTokens > 1 ? (options.maxNewTokens - 1) / seconds : 0,
+  };
+}

@@ -1,0 +1,323 @@
+/**
+ * The GPT with meta-attention: parameters under nanoGPT's state-dict names,
+ * nanoGPT initialisation, and the forward pass on the tensor and attention
+ * packages. Block (DESIGN.md §5):
+ *
+ * ```text
+ * x += attn(ln_1(x)); if meta: x += meta_attn(ln_meta(x), metaPositions); x += mlp(ln_2(x))
+ * ```
+ *
+ * then `ln_f` and the `lm_head` tied to `wte`.
+ *
+ * @module
+ */
+
+import {
+  add,
+  type Backend,
+  defaultBackend,
+  dropout,
+  embedding,
+  full,
+  gelu,
+  layernorm,
+  matmul,
+  randn,
+  relu,
+  reshape,
+  type Rng,
+  type Tensor,
+  tensor,
+  zeros,
+} from "@metatokens/tensor";
+import {
+  apeEncoding,
+  applyRope,
+  causalAttention,
+  metaAttention,
+  type MetaPositions,
+  metaPositions,
+  type RopeTables,
+  ropeTables,
+  tokenPositions,
+  zeroAtMeta,
+} from "@metatokens/attention";
+import type { GptConfig } from "./config.ts";
+import { lmHeadLoss } from "./head.ts";
+
+/** A batch of token ids: x (B·T), optional targets y (B·T, −1 = ignore), meta positions per row. */
+export interface Batch {
+  /** Batch rows B. */
+  b: number;
+  /** Sequence length T. */
+  t: number;
+  /** Input ids, row-major (B, T). */
+  x: Int32Array;
+  /** Target ids (B, T); −1 is ignored. */
+  y?: Int32Array;
+  /** Sorted meta-token positions of each row; found from `x` when omitted. */
+  meta?: readonly (readonly number[])[];
+}
+
+/** The inference-time ablations of paper Tables 11–17. */
+export interface Ablation {
+  /** Zero the positional encoding at meta tokens (APE: omit wpe; RoPE: identity rotation). */
+  noPosAtMeta?: boolean;
+  /** Zero the token embedding at meta tokens. */
+  noEmbedAtMeta?: boolean;
+  /** Gaussian noise σ on the positional encoding (needs `rng`). */
+  posNoise?: number;
+}
+
+/** Per-layer keys and values of a sequence, (L, C) rows each, for decoding with a KV cache. */
+export interface KvCache {
+  /** Keys per layer after RoPE, row t at [t·C, (t+1)·C). */
+  k: Float32Array[];
+  /** Values per layer. */
+  v: Float32Array[];
+  /** Rows filled. */
+  length: number;
+}
+
+/** Options of {@linkcode Gpt.forward}. */
+export interface ForwardOptions {
+  /** Fill this cache with the keys and values of batch row 0 (prefill before decoding). */
+  cache?: KvCache;
+  /** Apply dropout (needs `rng` when the config's dropout is non-zero). */
+  training?: boolean;
+  /** Generator for dropout and position noise. */
+  rng?: Rng;
+  /** Ablations. */
+  ablation?: Ablation;
+}
+
+/** What {@linkcode Gpt.forward} returns. */
+export interface GptOutput {
+  /** Mean cross-entropy over targets ≠ −1, when targets were given. */
+  loss?: Tensor;
+  /** (B, T, V) logits, when no targets were given. */
+  logits?: Tensor;
+}
+
+/** One parameter: nanoGPT name, shape, and initialisation (a constant, or N(0, std²)). */
+export interface ParameterSpec {
+  /** State-dict name. */
+  name: string;
+  /** Shape (`nn.Linear` weights are (out, in)). */
+  shape: number[];
+  /** A constant fill, or a normal draw with this standard deviation. */
+  init: number | { std: number };
+}
+
+/**
+ * Every parameter of a config, in state-dict order, with nanoGPT's
+ * initialisation: N(0, 0.02) for weights and embeddings, 0.02/√(2·nLayer)
+ * for every `c_proj.weight`, zero biases, unit LayerNorm weights.
+ *
+ * @example
+ * ```ts
+ * import { gptConfig, parameterSpecs } from "@metatokens/model";
+ * const specs = parameterSpecs(gptConfig({}, "gpt2"));
+ * console.log(specs.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0)); // 124475904
+ * ```
+ */
+export function parameterSpecs(config: GptConfig): ParameterSpec[] {
+  const { vocabSize: V, blockSize, nLayer, nEmbd: C, bias } = config;
+  const std = { std: 0.02 }, proj = { std: 0.02 / Math.sqrt(2 * nLayer) };
+  const specs: ParameterSpec[] = [];
+  const linear = (name: string, out: number, inp: number, init = std): void => {
+    specs.push({ name: `${name}.weight`, shape: [out, inp], init });
+    if (bias) specs.push({ name: `${name}.bias`, shape: [out], init: 0 });
+  };
+  const norm = (name: string): void => {
+    specs.push({ name: `${name}.weight`, shape: [C], init: 1 });
+    if (bias) specs.push({ name: `${name}.bias`, shape: [C], init: 0 });
+  };
+  specs.push({ name: "transformer.wte.weight", shape: [V, C], init: std });
+  if (config.posEncoding === "ape") {
+    specs.push({ name: "transformer.wpe.weight", shape: [blockSize, C], init: std });
+  }
+  for (let i = 0; i < nLayer; i++) {
+    const h = `transformer.h.${i}`;
+    norm(`${h}.ln_1`);
+    linear(`${h}.attn.c_attn`, 3 * C, C);
+    linear(`${h}.attn.c_proj`, C, C, proj);
+    if (config.metaAttention) {
+      norm(`${h}.ln_meta`);
+      linear(`${h}.meta_attn.c_attn`, 3 * C, C);
+      linear(`${h}.meta_attn.c_proj`, C, C, proj);
+    }
+    norm(`${h}.ln_2`);
+    linear(`${h}.mlp.c_fc`, 4 * C, C);
+    linear(`${h}.mlp.c_proj`, C, 4 * C, proj);
+  }
+  norm("transformer.ln_f");
+  return specs;
+}
+
+/**
+ * A GPT whose parameters live on one backend.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig } from "@metatokens/model";
+ * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 32, nHead: 2, blockSize: 16, vocabSize: 64, metaTokenId: 63 }), new Rng(0));
+ * const x = Int32Array.from({ length: 8 }, (_, i) => i);
+ * const { loss } = model.forward({ b: 1, t: 8, x, y: x.map((v) => (v + 1) % 64) });
+ * console.log(loss!.item() > 3); // ≈ ln 64 at initialisation
+ * ```
+ */
+export class Gpt {
+  /** The config the model was built with. */
+  readonly config: GptConfig;
+  /** The backend holding the parameters. */
+  readonly backend: Backend;
+  /** Parameters by nanoGPT state-dict name, in a fixed order. */
+  readonly params: Map<string, Tensor> = new Map();
+  readonly #zeroBias: Tensor | null;
+
+  /** Creates a model with nanoGPT's initialisation drawn from `rng`. */
+  constructor(config: GptConfig, rng: Rng, backend: Backend = defaultBackend()) {
+    this.config = config;
+    this.backend = backend;
+    for (const { name, shape, init } of parameterSpecs(config)) {
+      const t = typeof init === "number"
+        ? full(shape, init, { backend })
+        : randn(shape, rng, init.std, { backend });
+      t.requiresGrad = true;
+      this.params.set(name, t.keep());
+    }
+    this.#zeroBias = config.bias ? null : zeros([config.nEmbd], { backend }).keep();
+  }
+
+  /** Number of parameters (the tied head counted once). */
+  parameterCount(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.size;
+    return n;
+  }
+
+  /** A parameter by name; throws naming it when absent. */
+  param(name: string): Tensor {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`Cannot find parameter "${name}" in this model`);
+    return p;
+  }
+
+  #norm(x: Tensor, name: string): Tensor {
+    // Without biases LayerNorm still needs a shift: a constant zero vector, not a parameter.
+    const b = this.params.get(`${name}.bias`) ?? this.#zeroBias!;
+    return layernorm(x, this.param(`${name}.weight`), b);
+  }
+
+  #linear(x: Tensor, name: string): Tensor {
+    return matmul(x, this.param(`${name}.weight`), { transB: true, bias: this.params.get(`${name}.bias`) });
+  }
+
+  /** Meta positions of the batch, validated. */
+  metaOf(batch: Batch): MetaPositions {
+    if (batch.meta) return metaPositions(batch.meta, batch.t);
+    const rows: number[][] = [];
+    for (let b = 0; b < batch.b; b++) {
+      const row: number[] = [];
+      for (let t = 0; t < batch.t; t++) if (batch.x[b * batch.t + t] === this.config.metaTokenId) row.push(t);
+      rows.push(row);
+    }
+    return metaPositions(rows, batch.t);
+  }
+
+  /** The final hidden states (B, T, C) after `ln_f`. */
+  hidden(batch: Batch, options: ForwardOptions = {}): Tensor {
+    const { config, backend } = this;
+    const { b: B, t: T } = batch;
+    const C = config.nEmbd, nh = config.nHead;
+    if (batch.x.length !== B * T) {
+      throw new RangeError(`Cannot run a batch of ${batch.x.length} ids as [${B}, ${T}]: expected ${B * T}`);
+    }
+    if (config.posEncoding === "ape" && T > config.blockSize) {
+      throw new RangeError(
+        `Cannot run ${T} tokens through an APE model with block size ${config.blockSize}: use at most ${config.blockSize}`,
+      );
+    }
+    const ablation = options.ablation ?? {};
+    const meta = this.metaOf(batch);
+    const training = options.training ?? false;
+    const drop = (x: Tensor): Tensor =>
+      training && config.dropout > 0 ? dropout(x, config.dropout, options.rng!, true) : x;
+    const ids = tensor(batch.x, [B, T], { dtype: "i32", backend });
+    let x = embedding(this.param("transformer.wte.weight"), ids); // (B, T, C)
+    if (ablation.noEmbedAtMeta) x = zeroAtMeta(x, meta);
+    let rope: RopeTables | undefined;
+    if (config.posEncoding === "ape") {
+      x = add(
+        x,
+        apeEncoding(this.param("transformer.wpe.weight"), B, T, {
+          zeroAt: ablation.noPosAtMeta ? meta : undefined,
+          noiseStd: ablation.posNoise,
+          rng: options.rng,
+        }),
+      );
+    } else if (config.posEncoding === "rope") {
+      const positions = tokenPositions(B, T, {
+        zeroAt: ablation.noPosAtMeta ? meta : undefined,
+        noiseStd: ablation.posNoise,
+        rng: options.rng,
+      });
+      rope = ropeTables(positions, {
+        headSize: C / nh,
+        theta: config.ropeTheta,
+        yarn: config.yarn ?? undefined,
+      }, backend);
+    }
+    x = drop(x);
+    for (let i = 0; i < config.nLayer; i++) {
+      const h = `transformer.h.${i}`;
+      let qkv = this.#linear(this.#norm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (B, T, 3C)
+      if (rope) qkv = applyRope(qkv, rope, nh);
+      if (options.cache) {
+        const rows = qkv.dataSync();
+        for (let t = 0; t < T; t++) {
+          options.cache.k[i].set(rows.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
+          options.cache.v[i].set(rows.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
+        }
+        options.cache.length = T;
+      }
+      x = add(x, drop(this.#linear(causalAttention(qkv, nh), `${h}.attn.c_proj`)));
+      if (config.metaAttention) {
+        const p = (n: string): Tensor | null => this.params.get(`${h}.meta_attn.${n}`) ?? null;
+        x = add(
+          x,
+          metaAttention(this.#norm(x, `${h}.ln_meta`), meta, {
+            cAttnWeight: p("c_attn.weight")!,
+            cAttnBias: p("c_attn.bias"),
+            cProjWeight: p("c_proj.weight")!,
+            cProjBias: p("c_proj.bias"),
+          }, { nHead: nh, rope }),
+        );
+      }
+      const act = config.activation === "gelu" ? gelu : relu;
+      const m = act(this.#linear(this.#norm(x, `${h}.ln_2`), `${h}.mlp.c_fc`));
+      x = add(x, drop(this.#linear(m, `${h}.mlp.c_proj`)));
+    }
+    return this.#norm(x, "transformer.ln_f");
+  }
+
+  /**
+   * Loss against `batch.y` (fused head + cross-entropy, no (B·T × V) logits
+   * kept), or the logits when the batch has no targets.
+   */
+  forward(batch: Batch, options: ForwardOptions = {}): GptOutput {
+    const x = this.hidden(batch, options);
+    const wte = this.param("transformer.wte.weight");
+    const { b: B, t: T } = batch;
+    if (batch.y) {
+      if (batch.y.length !== B * T) {
+        throw new RangeError(`Cannot use ${batch.y.length} targets for a batch of [${B}, ${T}]`);
+      }
+      const targets = tensor(batch.y, [B * T], { dtype: "i32", backend: this.backend });
+      return { loss: lmHeadLoss(reshape(x, [B * T, this.config.nEmbd]), wte, targets) };
+    }
+    return { logits: matmul(x, wte, { transB: true }) };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A training run on disk: steps a {@linkcode Trainer}, appends JSONL metrics,
+ * evaluates and checkpoints on a cadence, and stops cleanly when asked
+ * (Ctrl-C) with a checkpoint written. A loss that turns non-finite stops the
+ * run and leaves the last checkpoint as it was.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { saveCheckpoint } from "./checkpoint.ts";
+import type { StepInfo, Trainer } from "./train.ts";
+
+/** Where and how often a run writes. */
+export interface RunOptions {
+  /** The run directory: `metrics.jsonl` and `checkpoint/` go inside. */
+  outDir: string;
+  /** Save every N steps (0: only at the end). */
+  checkpointEvery: number;
+  /** Called after every step (progress line). */
+  onStep?: (info: StepInfo & { tokensPerSecond: number; etaSeconds: number }) => void;
+  /** Called after every evaluation. */
+  onEval?: (step: number, valLoss: number) => void;
+  /** Called after every checkpoint. */
+  onCheckpoint?: (dir: string, step: number) => void;
+  /** Polled after each step: true saves and stops. */
+  shouldStop?: () => boolean;
+}
+
+/** How a run ended. */
+export interface RunResult {
+  /** The checkpoint directory. */
+  checkpoint: string;
+  /** Steps completed. */
+  steps: number;
+  /** Validation losses by step, the first at the run's start. */
+  valLosses: [number, number][];
+  /** Whether the run stopped early because it was asked to. */
+  stopped: boolean;
+}
+
+/**
+ * Runs `trainer` to its `steps`, writing into `options.outDir`.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig, PAPER_TRAIN_OPTIONS, runTraining, Trainer } from "@metatokens/model";
+ * const config = gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 });
+ * const x = Int32Array.from({ length: 8 }, (_, i) => i);
+ * const source = { next: () => ({ b: 1, t: 8, x, y: x.map((v) => v + 1) }), state: () => null, restore: () => {} };
+ * const trainer = new Trainer(new Gpt(config, new Rng(0)), source, source, { ...PAPER_TRAIN_OPTIONS, steps: 3, gradAccum: 1, warmup: 0, evalEvery: 3, evalBatches: 1 });
+ * const dir = Deno.makeTempDirSync();
+ * const result = await runTraining(trainer, { outDir: dir, checkpointEvery: 0 });
+ * console.log(result.steps, result.valLosses.length); // 3 2
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export async function runTraining(trainer: Trainer, options: RunOptions): Promise<RunResult> {
+  const { outDir } = options;
+  await Deno.mkdir(outDir, { recursive: true });
+  const metrics = join(outDir, "metrics.jsonl");
+  const checkpoint = join(outDir, "checkpoint");
+  const log = (row: Record<string, unknown>): Promise<void> =>
+    Deno.writeTextFile(metrics, JSON.stringify({ time: new Date().toISOString(), ...row }) + "\n", {
+      append: true,
+    });
+  const valLosses: [number, number][] = [];
+  const evaluate = async (): Promise<void> => {
+    if (!trainer.val) return;
+    const loss = trainer.evaluate();
+    valLosses.push([trainer.stepCount, loss]);
+    await log({ type: "eval", step: trainer.stepCount, val_loss: loss });
+    options.onEval?.(trainer.stepCount, loss);
+  };
+  const save = async (): Promise<void> => {
+    await saveCheckpoint(checkpoint, trainer.checkpoint());
+    await log({ type: "checkpoint", step: trainer.stepCount, dir: checkpoint });
+    options.onCheckpoint?.(checkpoint, trainer.stepCount);
+  };
+  const { steps, evalEvery } = trainer.options;
+  if (trainer.stepCount === 0 && evalEvery > 0) await evaluate();
+  const started = performance.now(), startStep = trainer.stepCount;
+  let tokens = 0;
+  while (trainer.stepCount < steps) {
+    const info = trainer.step();
+    tokens += info.tokens;
+    const seconds = (performance.now() - started) / 1000;
+    const tokensPerSecond = tokens / seconds;
+    const etaSeconds = ((steps - info.step) * seconds) / (info.step - startStep);
+    await log({ type: "train", ...info, tokens_per_s: tokensPerSecond });
+    options.onStep?.({ ...info, tokensPerSecond, etaSeconds });
+    const last = trainer.stepCount === steps;
+    if (evalEvery > 0 && (info.step % evalEvery === 0 || last)) await evaluate();
+    if (options.shouldStop?.()) {
+      await save();
+      return { checkpoint, steps: trainer.stepCount, valLosses, stopped: true };
+    }
+    if (last || (options.checkpointEvery > 0 && info.step % options.checkpointEvery === 0)) await save();
+  }
+  return { checkpoint, steps: trainer.stepCount, valLosses, stopped: false };
+}

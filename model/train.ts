@@ -1,0 +1,350 @@
+/**
+ * The training loop (DESIGN.md §5): AdamW with decoupled weight decay on
+ * ≥ 2-D tensors only, linear warmup then cosine decay to a minimum learning
+ * rate, global gradient clipping, gradient accumulation, periodic
+ * evaluation, checkpoints that resume bit-exactly, and a loss that turns
+ * NaN/Inf stops training before the weights are touched.
+ *
+ * The loop takes any batch source with `next()` / `state()` / `restore()`;
+ * the model package never imports the data package.
+ *
+ * @module
+ */
+
+import { AdamW, backward, clipGradNorm, noGrad, Rng, type RngState, scope, tensor } from "@metatokens/tensor";
+import type { Checkpoint } from "./checkpoint.ts";
+import { gptConfig } from "./config.ts";
+import { type Batch, Gpt } from "./gpt.ts";
+import type { StateDict } from "./safetensors.ts";
+
+/** Where batches come from: deterministic given its state. */
+export interface BatchSource {
+  /** The next batch. */
+  next(): Batch;
+  /** A JSON-serialisable cursor. */
+  state(): unknown;
+  /** Continues from a saved cursor. */
+  restore(state: unknown): void;
+}
+
+/** Optimisation settings (defaults: the paper's Table 4 where it gives them). */
+export interface TrainOptions {
+  /** Optimizer steps to run in total. */
+  steps: number;
+  /** Micro-batches per optimizer step (Table 4: 40). */
+  gradAccum: number;
+  /** Peak learning rate (Table 4: 6e-4). */
+  lr: number;
+  /** Final learning rate of the cosine (Table 4: 6e-5). */
+  minLr: number;
+  /** Linear warmup steps (Table 4: 2000). */
+  warmup: number;
+  /** Steps over which the cosine decays (default: `steps`). */
+  decaySteps?: number;
+  /** Decoupled weight decay on ≥ 2-D tensors (Table 4: 0.1). */
+  weightDecay: number;
+  /** AdamW β1 (0.9). */
+  beta1: number;
+  /** AdamW β2 (0.95). */
+  beta2: number;
+  /** Global gradient-norm clip (1.0). */
+  gradClip: number;
+  /** Evaluate every N steps (0: never). */
+  evalEvery: number;
+  /** Validation batches per evaluation. */
+  evalBatches: number;
+}
+
+/** Table 4's optimisation settings; `steps` defaults to its 600,000 iterations. */
+export const PAPER_TRAIN_OPTIONS: Readonly<TrainOptions> = {
+  steps: 600_000,
+  gradAccum: 40,
+  lr: 6e-4,
+  minLr: 6e-5,
+  warmup: 2000,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.95,
+  gradClip: 1.0,
+  evalEvery: 2000,
+  evalBatches: 200,
+};
+
+/**
+ * nanoGPT's schedule: linear warmup to `lr`, cosine to `minLr` at
+ * `decaySteps`, then `minLr`.
+ *
+ * @example
+ * ```ts
+ * import { learningRate, PAPER_TRAIN_OPTIONS } from "@metatokens/model";
+ * console.log(learningRate(600_000, PAPER_TRAIN_OPTIONS)); // 6e-5
+ * ```
+ */
+export function learningRate(
+  step: number,
+  o: Pick<TrainOptions, "lr" | "minLr" | "warmup" | "steps" | "decaySteps">,
+): number {
+  const decay = o.decaySteps ?? o.steps;
+  if (step < o.warmup) return (o.lr * (step + 1)) / (o.warmup + 1);
+  if (step >= decay) return o.minLr;
+  const ratio = (step - o.warmup) / Math.max(1, decay - o.warmup);
+  return o.minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (o.lr - o.minLr);
+}
+
+/** What one optimizer step reports. */
+export interface StepInfo {
+  /** Steps completed, this one included. */
+  step: number;
+  /** Mean training loss over the micro-batches. */
+  loss: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Tokens in the step (inputs, all micro-batches). */
+  tokens: number;
+}
+
+/** What a trainer saves besides weights and moments. */
+export interface TrainerState {
+  /** Steps completed. */
+  step: number;
+  /** Dropout / noise generator. */
+  rng: RngState;
+  /** Training data cursor. */
+  data: unknown;
+  /** Best validation loss so far (null before the first evaluation). */
+  bestValLoss: number | null;
+  /** Tokens trained on. */
+  tokens: number;
+  /** The optimisation settings (for the record, and to continue the same schedule). */
+  options: TrainOptions;
+}
+
+/** Raised when the loss stops being finite; nothing was updated with it. */
+export class NonFiniteLossError extends Error {
+  /** The step whose loss was not finite. */
+  readonly step: number;
+  constructor(step: number, loss: number) {
+    super(
+      `Loss became ${loss} at step ${step}: training stopped before updating the weights ` +
+        `(lower the learning rate or check the data); the last checkpoint is intact`,
+    );
+    this.name = "NonFiniteLossError";
+    this.step = step;
+  }
+}
+
+/**
+ * Runs optimizer steps on a {@linkcode Gpt}.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig, PAPER_TRAIN_OPTIONS, Trainer } from "@metatokens/model";
+ * const config = gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 });
+ * const model = new Gpt(config, new Rng(0));
+ * const x = Int32Array.from({ length: 16 }, (_, i) => i % 30);
+ * const source = { next: () => ({ b: 2, t: 8, x, y: x.map((v) => (v + 1) % 30) }), state: () => null, restore: () => {} };
+ * const trainer = new Trainer(model, source, null, { ...PAPER_TRAIN_OPTIONS, steps: 5, gradAccum: 1, warmup: 0, lr: 1e-2 });
+ * for (let i = 0; i < 5; i++) console.log(trainer.step().loss);
+ * ```
+ */
+export class Trainer {
+  /** The optimiser. */
+  readonly optimizer: AdamW;
+  /** Settings. */
+  readonly options: TrainOptions;
+  /** Generator for dropout. */
+  readonly rng: Rng;
+  #step = 0;
+  #tokens = 0;
+  #bestValLoss: number | null = null;
+
+  constructor(
+    readonly model: Gpt,
+    readonly train: BatchSource,
+    readonly val: BatchSource | null,
+    options: TrainOptions,
+    seed = 1337,
+  ) {
+    this.options = options;
+    for (const key of ["steps", "gradAccum", "evalBatches"] as const) {
+      if (!Number.isInteger(options[key]) || options[key] < (key === "steps" ? 0 : 1)) {
+        throw new RangeError(`Cannot train with ${key} = ${options[key]}: expected a positive integer`);
+      }
+    }
+    const params = [...model.params.entries()];
+    this.optimizer = new AdamW(
+      [
+        { params: params.filter(([, p]) => p.rank >= 2).map(([, p]) => p), weightDecay: options.weightDecay },
+        { params: params.filter(([, p]) => p.rank < 2).map(([, p]) => p), weightDecay: 0 },
+      ],
+      { lr: options.lr, beta1: options.beta1, beta2: options.beta2, weightDecay: options.weightDecay },
+    );
+    this.rng = new Rng(seed);
+  }
+
+  /** Steps completed. */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /** Best validation loss so far. */
+  get bestValLoss(): number | null {
+    return this.#bestValLoss;
+  }
+
+  /** One optimizer step over `gradAccum` micro-batches. */
+  step(): StepInfo {
+    const { model, options } = this;
+    const lr = learningRate(this.#step, options);
+    let lossSum = 0, tokens = 0;
+    for (let micro = 0; micro < options.gradAccum; micro++) {
+      const batch = this.train.next();
+      const loss = scope(() => {
+        const l = model.forward(batch, { training: true, rng: this.rng }).loss!;
+        // Each micro-batch contributes 1/gradAccum of the step's mean loss gradient.
+        backward(l, tensor([1 / options.gradAccum], [], { backend: model.backend }));
+        return l.item();
+      });
+      if (!Number.isFinite(loss)) {
+        this.optimizer.zeroGrad();
+        throw new NonFiniteLossError(this.#step + 1, loss);
+      }
+      lossSum += loss;
+      tokens += batch.b * batch.t;
+    }
+    const params = [...model.params.values()];
+    const { sumSquares, scale } = clipGradNorm(params, options.gradClip);
+    const gradNorm = Math.sqrt(sumSquares.item());
+    sumSquares.dispose();
+    scale.dispose();
+    if (!Number.isFinite(gradNorm)) {
+      this.optimizer.zeroGrad();
+      throw new NonFiniteLossError(this.#step + 1, gradNorm);
+    }
+    this.optimizer.step(lr);
+    this.optimizer.zeroGrad();
+    this.#step++;
+    this.#tokens += tokens;
+    return { step: this.#step, loss: lossSum / options.gradAccum, lr, gradNorm, tokens };
+  }
+
+  /** Mean loss over `evalBatches` validation batches (no gradients, no dropout). */
+  evaluate(): number {
+    if (!this.val) throw new Error("Cannot evaluate without a validation batch source");
+    let sum = 0;
+    for (let i = 0; i < this.options.evalBatches; i++) {
+      const batch = this.val.next();
+      sum += noGrad(() => scope(() => this.model.forward(batch).loss!.item()));
+    }
+    const loss = sum / this.options.evalBatches;
+    if (this.#bestValLoss === null || loss < this.#bestValLoss) this.#bestValLoss = loss;
+    return loss;
+  }
+
+  /** The state to resume from. */
+  state(): TrainerState {
+    return {
+      step: this.#step,
+      rng: this.rng.state(),
+      data: this.train.state(),
+      bestValLoss: this.#bestValLoss,
+      tokens: this.#tokens,
+      options: this.options,
+    };
+  }
+
+  /** Everything a checkpoint holds: config, weights, AdamW moments, trainer state. */
+  checkpoint(): Checkpoint {
+    const model: StateDict = {};
+    const m: StateDict = {}, v: StateDict = {};
+    const moments = this.optimizer.state();
+    // The optimiser holds its parameters in group order: ≥ 2-D first, then the rest.
+    const names = [...this.model.params.entries()];
+    const ordered = [...names.filter(([, p]) => p.rank >= 2), ...names.filter(([, p]) => p.rank < 2)];
+    for (const [name, p] of names) model[name] = { shape: [...p.shape], data: p.dataSync() as Float32Array };
+    ordered.forEach(([name, p], i) => {
+      m[name] = { shape: [...p.shape], data: moments.m[i].dataSync() as Float32Array };
+      v[name] = { shape: [...p.shape], data: moments.v[i].dataSync() as Float32Array };
+    });
+    return {
+      config: { ...this.model.config },
+      model,
+      optimizer: { m, v, step: moments.step },
+      trainerState: { ...this.state() } as unknown as Record<string, unknown>,
+    };
+  }
+
+  /** Restores weights, moments, RNG, data cursor and counters from a checkpoint of the same config. */
+  restore(ckpt: Checkpoint): void {
+    loadWeights(this.model, ckpt.model);
+    const names = [...this.model.params.entries()];
+    const ordered = [...names.filter(([, p]) => p.rank >= 2), ...names.filter(([, p]) => p.rank < 2)];
+    if (ckpt.optimizer) {
+      this.optimizer.loadState(
+        ckpt.optimizer.step,
+        ordered.map(([name]) => momentOf(ckpt.optimizer!.m, name)),
+        ordered.map(([name]) => momentOf(ckpt.optimizer!.v, name)),
+      );
+    }
+    const s = ckpt.trainerState as unknown as TrainerState;
+    this.#step = s.step;
+    this.#tokens = s.tokens ?? 0;
+    this.#bestValLoss = s.bestValLoss ?? null;
+    this.rng.restore(s.rng);
+    this.train.restore(s.data);
+  }
+}
+
+function momentOf(dict: StateDict, name: string): Float32Array {
+  const t = dict[name];
+  if (!t) throw new Error(`Cannot resume: the optimizer state has no moment for "${name}"`);
+  return t.data;
+}
+
+/**
+ * Copies a state dict into a model, checking that names and shapes match
+ * its config exactly (a checkpoint of another config is refused by name).
+ */
+export function loadWeights(model: Gpt, state: StateDict): void {
+  for (const [name, p] of model.params) {
+    const t = state[name];
+    if (!t) {
+      throw new Error(`Cannot load weights: "${name}" is missing (is the checkpoint from another config?)`);
+    }
+    if (t.shape.length !== p.rank || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new Error(
+        `Cannot load weights: "${name}" has shape [${t.shape.join(", ")}] but this model expects [${
+          p.shape.join(", ")
+        }]`,
+      );
+    }
+    model.backend.write(p.storage, t.data);
+  }
+  for (const name of Object.keys(state)) {
+    if (!model.params.has(name)) {
+      throw new Error(`Cannot load weights: this model has no parameter "${name}"`);
+    }
+  }
+}
+
+/**
+ * A model from a checkpoint's config and weights.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig, modelFromCheckpoint, PAPER_TRAIN_OPTIONS, Trainer } from "@metatokens/model";
+ * const config = gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 });
+ * const source = { next: () => ({ b: 1, t: 2, x: new Int32Array(2) }), state: () => null, restore: () => {} };
+ * const ckpt = new Trainer(new Gpt(config, new Rng(0)), source, null, PAPER_TRAIN_OPTIONS).checkpoint();
+ * console.log(modelFromCheckpoint(ckpt).parameterCount());
+ * ```
+ */
+export function modelFromCheckpoint(ckpt: Pick<Checkpoint, "config" | "model">): Gpt {
+  const model = new Gpt(gptConfig(ckpt.config, "tiny"), new Rng(0));
+  loadWeights(model, ckpt.model);
+  return model;
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { Rng, wasmBackend } from "@metatokens/tensor";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { gptConfig } from "./config.ts";
+import { type Batch, Gpt } from "./gpt.ts";
+import {
+  type BatchSource,
+  learningRate,
+  NonFiniteLossError,
+  PAPER_TRAIN_OPTIONS,
+  Trainer,
+  type TrainOptions,
+} from "./train.ts";
+
+const backend = wasmBackend({ threads: 2 });
+const config = gptConfig({
+  nLayer: 2,
+  nHead: 2,
+  nEmbd: 32,
+  blockSize: 16,
+  vocabSize: 64,
+  metaTokenId: 63,
+  posEncoding: "rope",
+  dropout: 0.1,
+});
+
+/** A seeded source of random windows over a fixed token stream, with meta tokens every 5th slot. */
+class Source implements BatchSource {
+  #rng = new Rng(7);
+  next(): Batch {
+    const b = 2, t = 16;
+    const x = new Int32Array(b * t), y = new Int32Array(b * t);
+    for (let r = 0; r < b; r++) {
+      const start = this.#rng.int(60);
+      for (let i = 0; i < t; i++) x[r * t + i] = i % 5 === 4 ? 63 : (start + i) % 60;
+    }
+    for (let i = 0; i < b * t; i++) y[i] = (i + 1) % t === 0 || x[i + 1] === 63 ? -1 : x[i + 1];
+    return { b, t, x, y };
+  }
+  state(): unknown {
+    return this.#rng.state();
+  }
+  restore(state: unknown): void {
+    this.#rng.restore(state as { seed: number; counter: number });
+  }
+}
+
+const options: TrainOptions = {
+  ...PAPER_TRAIN_OPTIONS,
+  steps: 20,
+  gradAccum: 2,
+  warmup: 3,
+  lr: 3e-3,
+  minLr: 3e-4,
+  evalEvery: 0,
+};
+
+Deno.test("resume is bit-exact: 20 steps straight equal 10 + checkpoint + resume + 10, every loss and weight", async () => {
+  const straight = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options, 5);
+  const lossesA = Array.from({ length: 20 }, () => straight.step().loss);
+
+  const first = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options, 5);
+  const lossesB = Array.from({ length: 10 }, () => first.step().loss);
+  const dir = await Deno.makeTempDir();
+  await saveCheckpoint(`${dir}/ckpt`, first.checkpoint());
+  const resumed = new Trainer(new Gpt(config, new Rng(99), backend), new Source(), null, options, 0);
+  resumed.restore(await loadCheckpoint(`${dir}/ckpt`));
+  for (let i = 0; i < 10; i++) lossesB.push(resumed.step().loss);
+  await Deno.remove(dir, { recursive: true });
+
+  assert.deepEqual(lossesB, lossesA);
+  for (const [name, p] of straight.model.params) {
+    assert.deepEqual(resumed.model.param(name).dataSync(), p.dataSync(), name);
+  }
+  assert.ok(lossesA[19] < lossesA[0] - 0.3, `loss fell from ${lossesA[0]} to ${lossesA[19]}`);
+});
+
+Deno.test("a NaN loss stops training with a clear error and leaves the weights untouched", () => {
+  const trainer = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options);
+  trainer.step();
+  const wte = trainer.model.param("transformer.wte.weight");
+  const host = wte.dataSync() as Float32Array;
+  host[0] = NaN;
+  backend.write(wte.storage, host);
+  const before = trainer.model.param("transformer.h.0.attn.c_attn.weight").dataSync();
+  assert.throws(
+    () => trainer.step(),
+    (e: unknown) => e instanceof NonFiniteLossError && /Loss became NaN at step 2/.test(e.message),
+  );
+  assert.deepEqual(trainer.model.param("transformer.h.0.attn.c_attn.weight").dataSync(), before);
+});
+
+Deno.test("the learning rate warms up linearly, then follows a cosine to the minimum", () => {
+  const o = { lr: 1, minLr: 0.1, warmup: 10, steps: 110 };
+  assert.equal(learningRate(0, o), 1 / 11);
+  assert.equal(learningRate(9, o), 10 / 11);
+  assert.equal(learningRate(10, o), 1);
+  assert.ok(Math.abs(learningRate(60, o) - 0.55) < 1e-12);
+  assert.equal(learningRate(110, o), 0.1);
+});
+
+Deno.test("a checkpoint of another config is refused by parameter name", async () => {
+  const dir = await Deno.makeTempDir();
+  const trainer = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options);
+  await saveCheckpoint(`${dir}/c`, trainer.checkpoint());
+  const other = new Trainer(
+    new Gpt(gptConfig({ ...config, metaAttention: false }), new Rng(1), backend),
+    new Source(),
+    null,
+    options,
+  );
+  const ckpt = await loadCheckpoint(`${dir}/c`);
+  assert.throws(() => other.restore(ckpt), /this model has no parameter "transformer\.h\.0\.ln_meta\./);
+  await Deno.remove(dir, { recursive: true });
+});
