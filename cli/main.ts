@@ -18,7 +18,9 @@ import {
   Gpt,
   type GptConfig,
   gptConfig,
+  importHfGpt2,
   loadCheckpoint,
+  loadWeights,
   modelFromCheckpoint,
   PAPER_TRAIN_OPTIONS,
   PRESETS,
@@ -56,6 +58,7 @@ function runDefaults(preset: string): Settings {
     meta: model.metaAttention,
     pos: model.posEncoding,
     data: "",
+    initFrom: "",
     out: "runs/pretrain",
     resume: false,
     threads: defaultThreads(),
@@ -82,7 +85,8 @@ async function settings(args: string[]): Promise<Settings> {
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  const total = Math.round(seconds);
+  const m = Math.floor(total / 60), s = total % 60;
   return m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
 }
 
@@ -122,6 +126,21 @@ async function pretrain(args: string[]): Promise<void> {
   const options = Object.fromEntries(trainKeys.map((k) => [k, s[k]])) as unknown as TrainOptions;
   const model = new Gpt(config, new Rng(s.seed as number), backend);
   const trainer = new Trainer(model, train, val, options, s.seed as number);
+  if (s.initFrom) {
+    // A Hugging Face GPT-2 model.safetensors: its weights, the meta-attention (if any) at its init.
+    const { state, shape } = importHfGpt2(await Deno.readFile(String(s.initFrom)), {
+      padVocabTo: config.vocabSize,
+      source: String(s.initFrom),
+    });
+    if (shape.nLayer !== config.nLayer || shape.nEmbd !== config.nEmbd) {
+      throw new RangeError(
+        `Cannot start a ${config.nLayer}-layer, width-${config.nEmbd} model from "${s.initFrom}": ` +
+          `it has ${shape.nLayer} layers of width ${shape.nEmbd} (use --preset gpt2 or meta-gpt2)`,
+      );
+    }
+    loadWeights(model, state, { partial: true });
+    console.log(`initialised from ${s.initFrom}`);
+  }
   if (s.resume) {
     const ckpt = await loadCheckpoint(`${out}/checkpoint`);
     trainer.restore(ckpt);

@@ -108,16 +108,24 @@ export function score(model: Gpt, tokens: Int32Array): ScoreResult {
 function sample(logits: Float32Array, o: GenerateOptions, banned: number): number {
   const temperature = o.temperature ?? 1;
   const v = logits.length;
-  const candidates: number[] = [];
-  for (let j = 0; j < v; j++) if (j !== banned) candidates.push(j);
-  if (temperature === 0) {
-    return candidates.reduce((best, j) => (logits[j] > logits[best] ? j : best), candidates[0]);
+  let best = banned === 0 ? 1 : 0;
+  for (let j = 0; j < v; j++) if (j !== banned && logits[j] > logits[best]) best = j;
+  if (temperature === 0) return best;
+  // Candidates: every allowed id, or the k most likely (a partial sort is enough).
+  let pool: number[];
+  if (o.topK !== undefined && o.topK < v) {
+    const order = Array.from({ length: v }, (_, j) => j).filter((j) => j !== banned);
+    order.sort((a, b) => logits[b] - logits[a]);
+    pool = order.slice(0, Math.max(1, o.topK));
+  } else {
+    pool = [];
+    for (let j = 0; j < v; j++) if (j !== banned) pool.push(j);
   }
-  let pool = candidates;
-  if (o.topK !== undefined) pool = [...candidates].sort((a, b) => logits[b] - logits[a]).slice(0, o.topK);
-  const max = Math.max(...pool.map((j) => logits[j]));
-  const weights = pool.map((j) => Math.exp((logits[j] - max) / temperature));
-  let u = o.rng!.uniform() * weights.reduce((a, b) => a + b, 0);
+  const max = logits[best];
+  const weights = new Float64Array(pool.length);
+  let total = 0;
+  for (let i = 0; i < pool.length; i++) total += weights[i] = Math.exp((logits[pool[i]] - max) / temperature);
+  let u = o.rng!.uniform() * total;
   for (let i = 0; i < pool.length; i++) {
     u -= weights[i];
     if (u < 0) return pool[i];

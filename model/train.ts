@@ -307,10 +307,22 @@ function momentOf(dict: StateDict, name: string): Float32Array {
 /**
  * Copies a state dict into a model, checking that names and shapes match
  * its config exactly (a checkpoint of another config is refused by name).
+ * With `partial`, parameters the state lacks keep their values (starting a
+ * meta model from GPT-2 weights leaves the meta-attention at its init).
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig, loadWeights } from "@metatokens/model";
+ * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 }), new Rng(0));
+ * loadWeights(model, { "transformer.ln_f.bias": { shape: [16], data: new Float32Array(16).fill(1) } }, { partial: true });
+ * console.log(model.param("transformer.ln_f.bias").dataSync()[0]); // 1
+ * ```
  */
-export function loadWeights(model: Gpt, state: StateDict): void {
+export function loadWeights(model: Gpt, state: StateDict, options: { partial?: boolean } = {}): void {
   for (const [name, p] of model.params) {
     const t = state[name];
+    if (!t && options.partial) continue;
     if (!t) {
       throw new Error(`Cannot load weights: "${name}" is missing (is the checkpoint from another config?)`);
     }

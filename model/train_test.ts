@@ -113,3 +113,44 @@ Deno.test("a checkpoint of another config is refused by parameter name", async (
   assert.throws(() => other.restore(ckpt), /this model has no parameter "transformer\.h\.0\.ln_meta\./);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("GPT-2 weights from a Hugging Face file load into a meta model; meta-attention keeps its init", async () => {
+  const { encodeSafetensors } = await import("./safetensors.ts");
+  const { importHfGpt2 } = await import("./hf_import.ts");
+  const c = 8, layers = 1, v = 11, t = 5;
+  const hf: Record<string, { shape: number[]; data: Float32Array }> = {};
+  let seed = 1;
+  const put = (name: string, shape: number[]): void => {
+    hf[name] = {
+      shape,
+      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (seed++ % 97) / 97),
+    };
+  };
+  put("wte.weight", [v, c]);
+  put("wpe.weight", [t, c]);
+  for (let i = 0; i < layers; i++) {
+    for (const n of ["ln_1", "ln_2"]) put(`h.${i}.${n}.weight`, [c]), put(`h.${i}.${n}.bias`, [c]);
+    put(`h.${i}.attn.c_attn.weight`, [c, 3 * c]), put(`h.${i}.attn.c_attn.bias`, [3 * c]);
+    put(`h.${i}.attn.c_proj.weight`, [c, c]), put(`h.${i}.attn.c_proj.bias`, [c]);
+    put(`h.${i}.mlp.c_fc.weight`, [c, 4 * c]), put(`h.${i}.mlp.c_fc.bias`, [4 * c]);
+    put(`h.${i}.mlp.c_proj.weight`, [4 * c, c]), put(`h.${i}.mlp.c_proj.bias`, [c]);
+  }
+  put("ln_f.weight", [c]), put("ln_f.bias", [c]);
+  const { state } = importHfGpt2(encodeSafetensors(hf), { padVocabTo: 16 });
+  const { loadWeights } = await import("./train.ts");
+  const model = new Gpt(
+    gptConfig({ nLayer: 1, nHead: 2, nEmbd: 8, blockSize: 5, vocabSize: 16, metaTokenId: 15 }),
+    new Rng(3),
+    backend,
+  );
+  const metaBefore = model.param("transformer.h.0.meta_attn.c_attn.weight").dataSync();
+  loadWeights(model, state, { partial: true });
+  // Conv1D [C, 3C] became nn.Linear [3C, C]: element (o, i) of ours is (i, o) of theirs.
+  const ours = model.param("transformer.h.0.attn.c_attn.weight").dataSync();
+  const theirs = hf["h.0.attn.c_attn.weight"].data;
+  for (let o = 0; o < 3 * c; o++) {
+    for (let i = 0; i < c; i++) assert.equal(ours[o * c + i], theirs[i * 3 * c + o]);
+  }
+  assert.deepEqual(model.param("transformer.h.0.meta_attn.c_attn.weight").dataSync(), metaBefore);
+  assert.throws(() => loadWeights(model, state), /"transformer\.h\.0\.ln_meta\.weight" is missing/);
+});
