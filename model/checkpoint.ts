@@ -20,7 +20,7 @@
 
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
-import { decodeSafetensors, encodeSafetensors, type StateDict } from "./safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, type StateDict, writeNewFileSynced } from "./safetensors.ts";
 
 /** The model weights file inside a checkpoint directory. */
 export const MODEL_FILE = "model.safetensors";
@@ -95,17 +95,6 @@ function checkOptimizer(
         );
       }
     }
-  }
-}
-
-async function writeAndSync(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
   }
 }
 
@@ -218,7 +207,7 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<voi
   const temp = `${dir}.tmp-${random()}`;
   await Deno.mkdir(temp);
   try {
-    for (const [name, bytes] of files) await writeAndSync(join(temp, name), bytes);
+    for (const [name, bytes] of files) await writeNewFileSynced(join(temp, name), bytes);
     await syncDir(temp);
   } catch (e) {
     await Deno.remove(temp, { recursive: true }).catch(() => {});

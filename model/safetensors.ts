@@ -376,6 +376,28 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 }
 
 /**
+ * Creates `path` (it must not exist), writes all of `bytes` and flushes them to disk.
+ *
+ * @example
+ * ```ts
+ * import { writeNewFileSynced } from "@metatokens/model/safetensors";
+ * const path = `${await Deno.makeTempDir()}/a.bin`;
+ * await writeNewFileSynced(path, new Uint8Array([1, 2]));
+ * console.log((await Deno.readFile(path)).length); // 2
+ * ```
+ */
+export async function writeNewFileSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/**
  * Writes bytes to `path` atomically: into a temporary file in the same directory,
  * flushed to disk, then renamed over `path`. A crash leaves either the old file or
  * the new one, never a partial file under `path`.
@@ -395,14 +417,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
+    await writeNewFileSynced(temp, bytes);
     await Deno.rename(temp, path);
   } catch (e) {
     await Deno.remove(temp).catch(() => {});
