@@ -71,3 +71,49 @@ Deno.test("bad input: unknown options, a missing corpus, a missing checkpoint", 
   assert.equal(command.code, 2);
   assert.match(command.stderr, /unknown command "train"/);
 });
+
+Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops cleanly", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "pretrain",
+      "--steps",
+      "50",
+      "--out",
+      dir,
+      "--eval-every",
+      "1",
+      "--eval-batches",
+      "1",
+      "--batch-size",
+      "2",
+    ],
+    env: { NO_COLOR: "1", METATOKENS_THREADS: "2" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const dec = new TextDecoder();
+  let text = "";
+  const reader = child.stdout.getReader();
+  while (!/step 1: val loss/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  child.kill("SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  const status = await child.status;
+  await child.stderr.cancel();
+  assert.equal(status.code, 0);
+  assert.match(text, /stopped after \d+ steps; checkpoint: /);
+  const state = JSON.parse(await Deno.readTextFile(`${dir}/checkpoint/trainer_state.json`));
+  assert.ok(state.step >= 1 && state.step < 50, `saved at step ${state.step}`);
+  await Deno.remove(dir, { recursive: true });
+});
