@@ -24,7 +24,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   _tools: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],
 };
 
-const IMPORT = /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+const IMPORT =
+  /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
 
 function* tsFiles(dir: string): Generator<string> {
   for (const entry of Deno.readDirSync(dir)) {
@@ -49,7 +50,7 @@ export function findViolations(): string[] {
     const from = packageOf(file);
     const text = Deno.readTextFileSync(file);
     for (const match of text.matchAll(IMPORT)) {
-      const spec = match[1] ?? match[2];
+      const spec = match[1] ?? match[2] ?? match[3];
       const where = `${relative(ROOT, file)}: "${spec}"`;
       if (spec.startsWith("jsr:")) problems.push(`${where} imports from JSR, which is unreachable here`);
       let to: string | null = null;

@@ -14,6 +14,7 @@
 
 import { defaultThreads, Rng, setDefaultBackend, wasmBackend } from "@metatokens/tensor";
 import {
+  type Checkpoint,
   generate,
   Gpt,
   type GptConfig,
@@ -44,6 +45,9 @@ const TINY_TRAIN: TrainOptions = {
   evalBatches: 4,
 };
 
+/** Keys that live in `config.json` under other names: `meta` and `pos` are the flags for them. */
+const ALIASED = ["metaAttention", "posEncoding"];
+
 function runDefaults(preset: string): Settings {
   const model = PRESETS[preset];
   if (!model) {
@@ -52,6 +56,7 @@ function runDefaults(preset: string): Settings {
     );
   }
   const tiny = preset === "tiny";
+  const modelKeys = Object.fromEntries(Object.entries(model).filter(([k]) => !ALIASED.includes(k)));
   return {
     preset,
     config: "",
@@ -67,20 +72,44 @@ function runDefaults(preset: string): Settings {
     checkpointEvery: tiny ? 60 : 2000,
     valFraction: 0.05,
     ...(tiny ? TINY_TRAIN : PAPER_TRAIN_OPTIONS),
-    ...model,
+    ...modelKeys,
   } as unknown as Settings;
 }
 
-/** Settings from defaults, an optional YAML file, then the command line. */
-async function settings(args: string[]): Promise<Settings> {
+/** What a run saves besides the trainer's state, so `--resume` restores the same run. */
+const RUN_KEYS = ["preset", "meta", "pos", "data", "seed", "batchSize", "checkpointEvery", "valFraction"];
+
+/**
+ * Settings from defaults, then (with `--resume`) the checkpoint's config and
+ * run, then an optional YAML file, then the command line. Only what is given
+ * explicitly overrides a resumed run; its model config must not change.
+ */
+async function settings(args: string[]): Promise<{ s: Settings; ckpt: Checkpoint | null }> {
   const { options, positionals } = splitArgs(args);
   if (positionals.length > 0) {
     throw new TypeError(`Cannot use argument "${positionals[0]}": options start with --`);
   }
   const file = typeof options.config === "string" ? await readConfigFile(options.config) : {};
-  const preset = String(options.preset ?? file.preset ?? "tiny");
-  const fromFile = applyOverrides(runDefaults(preset), file, `config file "${options.config}"`);
-  return applyOverrides(fromFile, options);
+  const resume = options.resume === true || options.resume === "true" || file.resume === true;
+  const out = String(options.out ?? file.out ?? "runs/pretrain");
+  const ckpt = resume ? await loadCheckpoint(`${out}/checkpoint`) : null;
+  const saved = (ckpt?.trainerState.run ?? {}) as Record<string, unknown>;
+  const preset = String(options.preset ?? file.preset ?? saved.preset ?? "tiny");
+  let s = runDefaults(preset);
+  if (ckpt) {
+    const config = ckpt.config as Record<string, unknown>;
+    const modelKeys = Object.fromEntries(Object.entries(config).filter(([k]) => !ALIASED.includes(k)));
+    const trainOptions = (ckpt.trainerState.options ?? {}) as Record<string, unknown>;
+    s = applyOverrides(s, {
+      ...modelKeys,
+      ...trainOptions,
+      ...saved,
+      meta: config.metaAttention,
+      pos: config.posEncoding,
+    }, `checkpoint "${out}/checkpoint"`);
+  }
+  s = applyOverrides(s, file, `config file "${options.config}"`);
+  return { s: applyOverrides(s, options), ckpt };
 }
 
 function formatDuration(seconds: number): string {
@@ -91,10 +120,10 @@ function formatDuration(seconds: number): string {
 }
 
 async function pretrain(args: string[]): Promise<void> {
-  const s = await settings(args);
+  const { s, ckpt } = await settings(args);
   const backend = wasmBackend({ threads: s.threads as number });
   setDefaultBackend(backend);
-  const modelKeys = Object.keys(PRESETS.tiny) as (keyof GptConfig)[];
+  const modelKeys = Object.keys(PRESETS.tiny).filter((k) => !ALIASED.includes(k)) as (keyof GptConfig)[];
   const config = gptConfig(
     {
       ...Object.fromEntries(modelKeys.map((k) => [k, s[k]])),
@@ -141,8 +170,7 @@ async function pretrain(args: string[]): Promise<void> {
     loadWeights(model, state, { partial: true });
     console.log(`initialised from ${s.initFrom}`);
   }
-  if (s.resume) {
-    const ckpt = await loadCheckpoint(`${out}/checkpoint`);
+  if (ckpt) {
     trainer.restore(ckpt);
     console.log(`resumed from ${out}/checkpoint at step ${trainer.stepCount}`);
   }
@@ -161,6 +189,7 @@ async function pretrain(args: string[]): Promise<void> {
   try {
     const result = await runTraining(trainer, {
       outDir: out,
+      extraState: { run: Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])) },
       checkpointEvery: s.checkpointEvery as number,
       shouldStop: () => stop,
       onStep: (i) => {

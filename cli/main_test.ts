@@ -20,14 +20,20 @@ Deno.test("e2e (short): pretrain 2 steps, resume to 3, score and generate from t
   const first = await cli("pretrain", "--steps", "2", ...common);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /done after 2 steps; checkpoint: .*checkpoint/);
-  const resumed = await cli("pretrain", "--steps", "3", "--resume", ...common);
+  // Resuming needs only the run directory: model, schedule and batch settings come from the checkpoint.
+  const resumed = await cli("pretrain", "--steps", "3", "--resume", "--out", dir);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /resumed from .* at step 2/);
   assert.match(resumed.stdout, /done after 3 steps/);
   const metrics = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
     JSON.parse(l)
   );
-  assert.deepEqual(metrics.filter((m) => m.type === "train").map((m) => m.step), [1, 2, 3]);
+  const trainRows = metrics.filter((m) => m.type === "train");
+  assert.deepEqual(trainRows.map((m) => m.step), [1, 2, 3]);
+  assert.deepEqual(trainRows.map((m) => m.tokens), [512, 512, 512]); // batch 2 × 256 kept on resume
+  const changed = await cli("pretrain", "--steps", "4", "--resume", "--out", dir, "--n-layer", "2");
+  assert.equal(changed.code, 1);
+  assert.match(changed.stderr, /Cannot resume: the checkpoint has nLayer = 4 but this model has 2/);
 
   const scored = await cli(
     "score",
@@ -61,6 +67,9 @@ Deno.test("bad input: unknown options, a missing corpus, a missing checkpoint", 
   const unknown = await cli("pretrain", "--stpes", "3");
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /Cannot use unknown option "stpes"/);
+  const aliased = await cli("pretrain", "--meta-attention=false");
+  assert.equal(aliased.code, 1);
+  assert.match(aliased.stderr, /Cannot use unknown option "meta-attention"/);
   const corpus = await cli("pretrain", "--data", "/nonexistent/*.jsonl", "--steps", "1");
   assert.equal(corpus.code, 1);
   assert.match(corpus.stderr, /nonexistent/);

@@ -255,9 +255,22 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
   for (let i = 0; i < options.maxNewTokens; i++) {
     out[i] = next;
     options.onToken?.(next);
-    if (i + 1 < options.maxNewTokens) {
-      next = sample(decodeStep(model, next, prompt.length + i, cache), options, banned);
+    if (i + 1 === options.maxNewTokens) break;
+    let logits: Float32Array;
+    if (next === config.metaTokenId && config.metaAttention) {
+      // A sampled meta token (allowMeta) needs meta-attention, which the cache does not hold:
+      // recompute the whole sequence once, refilling the cache.
+      const seq = Int32Array.from([...prompt, ...out.subarray(0, i + 1)]);
+      logits = noGrad(() =>
+        scope(() => {
+          const all = model.forward({ b: 1, t: seq.length, x: seq }, { cache }).logits!.dataSync();
+          return all.slice((seq.length - 1) * v, seq.length * v) as Float32Array;
+        })
+      );
+    } else {
+      logits = decodeStep(model, next, prompt.length + i, cache);
     }
+    next = sample(logits, options, banned);
   }
   const seconds = (performance.now() - decodeStart) / 1000;
   return {

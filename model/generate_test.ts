@@ -72,3 +72,32 @@ Deno.test("score gives log p(next) per position, null at meta targets, and the m
   );
   assert.ok(Math.abs(loss - r.loss) < 1e-5, `${loss} vs ${r.loss}`);
 });
+
+Deno.test("with allowMeta, a generated meta token goes through meta-attention (full recompute), as without a cache", () => {
+  const backend = refBackend();
+  const model = new Gpt(micro("rope"), new Rng(4), backend);
+  // Make the meta token the likeliest continuation so the recompute path runs.
+  const w = model.param("transformer.wte.weight");
+  const host = w.dataSync() as Float32Array;
+  for (let j = 0; j < 16; j++) host[39 * 16 + j] = 0;
+  backend.write(w.storage, host);
+  const lnf = model.param("transformer.ln_f.bias");
+  backend.write(lnf.storage, new Float32Array(16).fill(0));
+  const prompt = [5, 7, 8, 2];
+  const { tokens } = generate(model, Int32Array.from(prompt), {
+    maxNewTokens: 8,
+    temperature: 0,
+    allowMeta: true,
+  });
+  const seq = [...prompt];
+  for (let i = 0; i < 8; i++) {
+    const logits = noGrad(() =>
+      scope(() => model.forward({ b: 1, t: seq.length, x: Int32Array.from(seq) }).logits!.dataSync())
+    );
+    const o = (seq.length - 1) * 40;
+    let best = 0;
+    for (let j = 1; j < 40; j++) if (logits[o + j] > logits[o + best]) best = j;
+    seq.push(best);
+  }
+  assert.deepEqual([...tokens], seq.slice(prompt.length));
+});

@@ -37,6 +37,7 @@ import {
   metaAttention,
   type MetaPositions,
   metaPositions,
+  metaPositionsFromTokens,
   type RopeTables,
   ropeTables,
   tokenPositions,
@@ -215,16 +216,10 @@ export class Gpt {
     return matmul(x, this.param(`${name}.weight`), { transB: true, bias: this.params.get(`${name}.bias`) });
   }
 
-  /** Meta positions of the batch, validated. */
+  /** Meta positions of the batch (given, or found from the meta token id), validated. */
   metaOf(batch: Batch): MetaPositions {
     if (batch.meta) return metaPositions(batch.meta, batch.t);
-    const rows: number[][] = [];
-    for (let b = 0; b < batch.b; b++) {
-      const row: number[] = [];
-      for (let t = 0; t < batch.t; t++) if (batch.x[b * batch.t + t] === this.config.metaTokenId) row.push(t);
-      rows.push(row);
-    }
-    return metaPositions(rows, batch.t);
+    return metaPositionsFromTokens(batch.x, batch.b, batch.t, this.config.metaTokenId);
   }
 
   /** The final hidden states (B, T, C) after `ln_f`. */

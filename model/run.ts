@@ -25,6 +25,8 @@ export interface RunOptions {
   onCheckpoint?: (dir: string, step: number) => void;
   /** Polled after each step: true saves and stops. */
   shouldStop?: () => boolean;
+  /** More JSON to keep in `trainer_state.json` (e.g. the run's settings, for resuming). */
+  extraState?: Record<string, unknown>;
 }
 
 /** How a run ended. */
@@ -74,7 +76,9 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
     options.onEval?.(trainer.stepCount, loss);
   };
   const save = async (): Promise<void> => {
-    await saveCheckpoint(checkpoint, trainer.checkpoint());
+    const ckpt = trainer.checkpoint();
+    ckpt.trainerState = { ...ckpt.trainerState, ...options.extraState };
+    await saveCheckpoint(checkpoint, ckpt);
     await log({ type: "checkpoint", step: trainer.stepCount, dir: checkpoint });
     options.onCheckpoint?.(checkpoint, trainer.stepCount);
   };

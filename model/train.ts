@@ -11,7 +11,18 @@
  * @module
  */
 
-import { AdamW, backward, clipGradNorm, noGrad, Rng, type RngState, scope, tensor } from "@metatokens/tensor";
+import {
+  AdamW,
+  backward,
+  clipGradNorm,
+  gradSumSquares,
+  noGrad,
+  Rng,
+  type RngState,
+  scope,
+  type Tensor,
+  tensor,
+} from "@metatokens/tensor";
 import type { Checkpoint } from "./checkpoint.ts";
 import { gptConfig } from "./config.ts";
 import { type Batch, Gpt } from "./gpt.ts";
@@ -113,6 +124,8 @@ export interface TrainerState {
   rng: RngState;
   /** Training data cursor. */
   data: unknown;
+  /** Validation data cursor (null without a validation source). */
+  valData: unknown;
   /** Best validation loss so far (null before the first evaluation). */
   bestValLoss: number | null;
   /** Tokens trained on. */
@@ -121,14 +134,16 @@ export interface TrainerState {
   options: TrainOptions;
 }
 
-/** Raised when the loss stops being finite; nothing was updated with it. */
+/** Raised when the loss or the gradient norm stops being finite; nothing was updated with it. */
 export class NonFiniteLossError extends Error {
   /** The step whose loss was not finite. */
   readonly step: number;
-  constructor(step: number, loss: number) {
+  constructor(step: number, value: number, what: "loss" | "gradient norm" = "loss") {
     super(
-      `Loss became ${loss} at step ${step}: training stopped before updating the weights ` +
-        `(lower the learning rate or check the data); the last checkpoint is intact`,
+      `${
+        what === "loss" ? "Loss" : "Gradient norm"
+      } became ${value} at step ${step}: training stopped before ` +
+        `updating the weights (lower the learning rate or check the data); the last checkpoint is intact`,
     );
     this.name = "NonFiniteLossError";
     this.step = step;
@@ -169,16 +184,26 @@ export class Trainer {
     seed = 1337,
   ) {
     this.options = options;
-    for (const key of ["steps", "gradAccum", "evalBatches"] as const) {
-      if (!Number.isInteger(options[key]) || options[key] < (key === "steps" ? 0 : 1)) {
-        throw new RangeError(`Cannot train with ${key} = ${options[key]}: expected a positive integer`);
+    for (const key of ["steps", "gradAccum", "evalBatches", "warmup", "evalEvery"] as const) {
+      const min = key === "gradAccum" || key === "evalBatches" ? 1 : 0;
+      if (!Number.isInteger(options[key]) || options[key] < min) {
+        throw new RangeError(`Cannot train with ${key} = ${options[key]}: expected an integer ≥ ${min}`);
       }
     }
-    const params = [...model.params.entries()];
+    for (const key of ["lr", "minLr", "gradClip", "weightDecay"] as const) {
+      if (!Number.isFinite(options[key]) || options[key] < 0) {
+        throw new RangeError(
+          `Cannot train with ${key} = ${
+            options[key]
+          }: expected a finite number ≥ 0 (gradClip 0: no clipping)`,
+        );
+      }
+    }
+    const [decayed, rest] = decayGroups(model);
     this.optimizer = new AdamW(
       [
-        { params: params.filter(([, p]) => p.rank >= 2).map(([, p]) => p), weightDecay: options.weightDecay },
-        { params: params.filter(([, p]) => p.rank < 2).map(([, p]) => p), weightDecay: 0 },
+        { params: decayed.map(([, p]) => p), weightDecay: options.weightDecay },
+        { params: rest.map(([, p]) => p), weightDecay: 0 },
       ],
       { lr: options.lr, beta1: options.beta1, beta2: options.beta2, weightDecay: options.weightDecay },
     );
@@ -216,13 +241,20 @@ export class Trainer {
       tokens += batch.b * batch.t;
     }
     const params = [...model.params.values()];
-    const { sumSquares, scale } = clipGradNorm(params, options.gradClip);
-    const gradNorm = Math.sqrt(sumSquares.item());
-    sumSquares.dispose();
-    scale.dispose();
+    let gradNorm: number;
+    if (options.gradClip > 0) {
+      const { sumSquares, scale } = clipGradNorm(params, options.gradClip);
+      gradNorm = Math.sqrt(sumSquares.item());
+      sumSquares.dispose();
+      scale.dispose();
+    } else {
+      const sumSquares = gradSumSquares(params);
+      gradNorm = Math.sqrt(sumSquares.item());
+      sumSquares.dispose();
+    }
     if (!Number.isFinite(gradNorm)) {
       this.optimizer.zeroGrad();
-      throw new NonFiniteLossError(this.#step + 1, gradNorm);
+      throw new NonFiniteLossError(this.#step + 1, gradNorm, "gradient norm");
     }
     this.optimizer.step(lr);
     this.optimizer.zeroGrad();
@@ -250,6 +282,7 @@ export class Trainer {
       step: this.#step,
       rng: this.rng.state(),
       data: this.train.state(),
+      valData: this.val?.state() ?? null,
       bestValLoss: this.#bestValLoss,
       tokens: this.#tokens,
       options: this.options,
@@ -261,10 +294,10 @@ export class Trainer {
     const model: StateDict = {};
     const m: StateDict = {}, v: StateDict = {};
     const moments = this.optimizer.state();
-    // The optimiser holds its parameters in group order: ≥ 2-D first, then the rest.
-    const names = [...this.model.params.entries()];
-    const ordered = [...names.filter(([, p]) => p.rank >= 2), ...names.filter(([, p]) => p.rank < 2)];
-    for (const [name, p] of names) model[name] = { shape: [...p.shape], data: p.dataSync() as Float32Array };
+    const ordered = decayGroups(this.model).flat();
+    for (const [name, p] of this.model.params) {
+      model[name] = { shape: [...p.shape], data: p.dataSync() as Float32Array };
+    }
     ordered.forEach(([name, p], i) => {
       m[name] = { shape: [...p.shape], data: moments.m[i].dataSync() as Float32Array };
       v[name] = { shape: [...p.shape], data: moments.v[i].dataSync() as Float32Array };
@@ -279,9 +312,17 @@ export class Trainer {
 
   /** Restores weights, moments, RNG, data cursor and counters from a checkpoint of the same config. */
   restore(ckpt: Checkpoint): void {
+    for (const [key, value] of Object.entries(this.model.config)) {
+      if (JSON.stringify(ckpt.config[key]) !== JSON.stringify(value)) {
+        throw new Error(
+          `Cannot resume: the checkpoint has ${key} = ${
+            JSON.stringify(ckpt.config[key])
+          } but this model has ${JSON.stringify(value)} (a checkpoint from another config)`,
+        );
+      }
+    }
     loadWeights(this.model, ckpt.model);
-    const names = [...this.model.params.entries()];
-    const ordered = [...names.filter(([, p]) => p.rank >= 2), ...names.filter(([, p]) => p.rank < 2)];
+    const ordered = decayGroups(this.model).flat();
     if (ckpt.optimizer) {
       this.optimizer.loadState(
         ckpt.optimizer.step,
@@ -295,7 +336,17 @@ export class Trainer {
     this.#bestValLoss = s.bestValLoss ?? null;
     this.rng.restore(s.rng);
     this.train.restore(s.data);
+    if (this.val && s.valData !== undefined && s.valData !== null) this.val.restore(s.valData);
   }
+}
+
+/**
+ * The parameters in AdamW group order: ≥ 2-D tensors (weight decay), then the
+ * rest (biases, LayerNorm); checkpoints store moments by name in this order.
+ */
+function decayGroups(model: Gpt): [[string, Tensor][], [string, Tensor][]] {
+  const all = [...model.params.entries()];
+  return [all.filter(([, p]) => p.rank >= 2), all.filter(([, p]) => p.rank < 2)];
 }
 
 function momentOf(dict: StateDict, name: string): Float32Array {

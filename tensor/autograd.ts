@@ -153,6 +153,12 @@ export function apply<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
  * ```
  */
 export function backward(loss: Tensor, dout?: Tensor): void {
+  if (released.has(loss)) {
+    throw new Error(
+      `Cannot run backward twice from a tensor of shape ${formatShape(loss.shape)}: ` +
+        `the first backward freed its graph; recompute the forward pass`,
+    );
+  }
   if (!loss.requiresGrad) {
     throw new Error(
       `Cannot run backward from a tensor of shape ${formatShape(loss.shape)} that does not require grad: ` +
@@ -197,13 +203,19 @@ export function backward(loss: Tensor, dout?: Tensor): void {
   } else {
     loss.backend.kernels.axpy(seed.storage, dout.storage, 1, loss.size);
   }
-  for (let i = order.length - 1; i >= 0; i--) order[i].node?.backward();
-  for (const t of order) {
-    if (t.node) {
-      t.node.release();
-      t.node = null;
-      t.grad?.dispose();
-      t.grad = null;
-    }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    if (!t.node) continue;
+    t.node.backward();
+    // Every consumer of t ran before it (reverse topological order): its gradient and the
+    // node's caches are no longer needed, so free them now rather than at the end.
+    t.node.release();
+    t.node = null;
+    t.grad?.dispose();
+    t.grad = null;
+    released.add(t);
   }
 }
+
+/** Outputs whose graph a backward already freed (a second backward through them is an error). */
+const released = new WeakSet<Tensor>();

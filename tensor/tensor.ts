@@ -203,8 +203,9 @@ export function scope<T>(fn: () => T): T {
   const keep = new Set<Tensor>();
   collectTensors(result, keep);
   for (const t of keep) {
-    for (let b: Tensor | null = t; b; b = b.base) created.delete(b);
-    scopes.at(-1)?.add(t);
+    // A returned tensor (and the base buffer of a returned view) made in this scope moves to the
+    // enclosing one; tensors from outside were never this scope's to free.
+    for (let b: Tensor | null = t; b; b = b.base) if (created.delete(b)) scopes.at(-1)?.add(b);
   }
   for (const t of created) t.dispose();
   return result;

@@ -131,3 +131,35 @@ Deno.test("tensors on different backends cannot be mixed", () => {
     /Cannot add tensors on backends "ref" and "wasm"/,
   );
 });
+
+Deno.test("a scope never frees tensors made outside it, even when it returns them", () => {
+  const x = tensor([1, 2], [2], { backend: wasm1 });
+  const y = scope(() => {
+    scope(() => x);
+    return null;
+  });
+  assert.equal(y, null);
+  assert.ok(!x.disposed);
+});
+
+Deno.test("a returned view keeps its base alive and hands it to the enclosing scope", () => {
+  let base = tensor([0], [1], { backend: wasm1 });
+  const outer = scope(() => {
+    const view = scope(() => {
+      base = scale(tensor([1, 2, 3, 4], [4], { backend: wasm1 }), 2);
+      return reshape(base, [2, 2]);
+    });
+    assert.ok(!base.disposed);
+    assert.deepEqual([...view.dataSync()], [2, 4, 6, 8]);
+    return null;
+  });
+  assert.equal(outer, null);
+  assert.ok(base.disposed, "the outer scope freed the base once nothing returned it");
+});
+
+Deno.test("a second backward through a freed graph is an error, not a silent no-op", () => {
+  const w = tensor([2], [1], { backend: ref, requiresGrad: true });
+  const loss = sum(mul(w, w));
+  backward(loss);
+  assert.throws(() => backward(loss), /Cannot run backward twice .*the first backward freed its graph/);
+});

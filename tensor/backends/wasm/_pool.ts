@@ -76,13 +76,15 @@ export class Pool {
         throw new Error(`Cannot load a WebAssembly module: export "${name}" is already loaded`);
       }
     }
+    if (this.#workers.length > 0) {
+      new Uint8Array(this.#memory.buffer, staging, bytes.length).set(bytes);
+      this.#dispatch(LOAD, [staging, bytes.length], this.threads, () => {});
+    }
+    // Registered only once every worker has the module, so indices agree on all threads.
     for (const [name, fn] of entries) {
       this.#index.set(name, this.#exports.length);
       this.#exports.push(fn);
     }
-    if (this.#workers.length === 0) return;
-    new Uint8Array(this.#memory.buffer, staging, bytes.length).set(bytes);
-    this.#dispatch(LOAD, [staging, bytes.length], this.threads, () => {});
   }
 
   /** Whether an export of that name is loaded. */
