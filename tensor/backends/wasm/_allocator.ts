@@ -1,11 +1,13 @@
 /**
- * A first-fit-by-size allocator over one `WebAssembly.Memory`.
+ * A size-class allocator over one `WebAssembly.Memory`.
  *
- * Blocks are multiples of 64 bytes (a cache line), so every buffer it hands
- * out is 64-byte aligned. Freed blocks go to an exact-size free list: a
- * training loop allocates the same sizes every step, so after the first step
- * every request is served from a list. The memory grows on demand up to the
- * 4 GiB wasm32 limit.
+ * Requests are rounded up to a size class — a multiple of 64 bytes (a cache
+ * line, so every buffer is 64-byte aligned) below 4 KiB, and one of four
+ * steps per power of two above (at most 25% slack) — and freed blocks go to
+ * the free list of their class. A training loop allocates the same sizes every
+ * step, and requests of varying size (prompts of different lengths) still
+ * reuse blocks of their class instead of raising the high-water mark. The
+ * memory grows on demand up to the 4 GiB wasm32 limit.
  *
  * @module
  */
@@ -26,6 +28,17 @@ export function formatBytes(bytes: number): string {
     i++;
   }
   return `${bytes.toFixed(i === 0 ? 0 : 2)} ${units[i]}`;
+}
+
+/**
+ * The block size serving a request of `bytes`: 64-byte steps up to 4 KiB, then
+ * four steps per power of two (2^k · {1, 1.25, 1.5, 1.75}), rounded to 64.
+ */
+export function sizeClass(bytes: number): number {
+  const lines = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  if (lines <= 4096) return lines;
+  const quarter = 2 ** (Math.floor(Math.log2(lines)) - 2);
+  return Math.ceil(Math.ceil(lines / quarter) * quarter / ALIGN) * ALIGN;
 }
 
 /** Allocates byte ranges of a shared WebAssembly memory. */
@@ -49,7 +62,7 @@ export class Allocator {
 
   /** A 64-byte aligned block of at least `bytes` bytes; returns its address. */
   alloc(bytes: number, what: string): number {
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    const size = sizeClass(bytes);
     const list = this.#free.get(size);
     let ptr = list?.pop();
     if (ptr === undefined) {
