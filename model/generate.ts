@@ -11,19 +11,7 @@
  * @module
  */
 
-import {
-  add,
-  embedding,
-  gelu as geluOf,
-  layernorm,
-  matmul,
-  noGrad,
-  relu as reluOf,
-  type Rng,
-  scope,
-  type Tensor,
-  tensor,
-} from "@metatokens/tensor";
+import { add, embedding, matmul, noGrad, type Rng, scope, tensor } from "@metatokens/tensor";
 import { applyRope, ropeTables } from "@metatokens/attention";
 import type { Gpt, KvCache } from "./gpt.ts";
 
@@ -139,14 +127,6 @@ function decodeStep(model: Gpt, token: number, position: number, cache: KvCache)
   const C = config.nEmbd, nh = config.nHead, hs = C / nh;
   return noGrad(() =>
     scope(() => {
-      const norm = (x: Tensor, name: string): Tensor =>
-        layernorm(
-          x,
-          model.param(`${name}.weight`),
-          model.params.get(`${name}.bias`) ?? tensor(new Float32Array(C), [C], { backend }),
-        );
-      const linear = (x: Tensor, name: string): Tensor =>
-        matmul(x, model.param(`${name}.weight`), { transB: true, bias: model.params.get(`${name}.bias`) });
       let x = embedding(
         model.param("transformer.wte.weight"),
         tensor([token], [1, 1], { dtype: "i32", backend }),
@@ -170,7 +150,7 @@ function decodeStep(model: Gpt, token: number, position: number, cache: KvCache)
       const L = position + 1;
       for (let i = 0; i < config.nLayer; i++) {
         const h = `transformer.h.${i}`;
-        let qkv = linear(norm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
+        let qkv = model.linear(model.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
         if (rope) qkv = applyRope(qkv, rope, nh);
         const row = qkv.dataSync();
         cache.k[i].set(row.subarray(C, 2 * C), position * C);
@@ -192,15 +172,16 @@ function decodeStep(model: Gpt, token: number, position: number, cache: KvCache)
             for (let d = 0; d < hs; d++) y[hd * hs + d] += p * cache.v[i][j * C + hd * hs + d];
           }
         }
-        x = add(x, linear(tensor(y, [1, 1, C], { backend }), `${h}.attn.c_proj`));
+        x = add(x, model.linear(tensor(y, [1, 1, C], { backend }), `${h}.attn.c_proj`));
         // A non-meta token gets no meta-attention, only its output bias.
         const metaBias = model.params.get(`${h}.meta_attn.c_proj.bias`);
         if (config.metaAttention && metaBias) x = add(x, metaBias);
-        const act = linear(norm(x, `${h}.ln_2`), `${h}.mlp.c_fc`);
-        x = add(x, linear(config.activation === "gelu" ? geluOf(act) : reluOf(act), `${h}.mlp.c_proj`));
+        x = add(x, model.mlp(x, i));
       }
       cache.length = L;
-      return matmul(norm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), { transB: true })
+      return matmul(model.layerNorm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), {
+        transB: true,
+      })
         .dataSync() as Float32Array;
     })
   );

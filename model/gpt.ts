@@ -206,14 +206,23 @@ export class Gpt {
     return p;
   }
 
-  #norm(x: Tensor, name: string): Tensor {
+  /** LayerNorm `name` (`transformer.h.0.ln_1`, …) applied to x. */
+  layerNorm(x: Tensor, name: string): Tensor {
     // Without biases LayerNorm still needs a shift: a constant zero vector, not a parameter.
     const b = this.params.get(`${name}.bias`) ?? this.#zeroBias!;
     return layernorm(x, this.param(`${name}.weight`), b);
   }
 
-  #linear(x: Tensor, name: string): Tensor {
+  /** Linear layer `name` (`transformer.h.0.attn.c_attn`, …): x · Wᵀ (+ b). */
+  linear(x: Tensor, name: string): Tensor {
     return matmul(x, this.param(`${name}.weight`), { transB: true, bias: this.params.get(`${name}.bias`) });
+  }
+
+  /** The MLP branch of block i: c_proj(act(c_fc(ln_2(x)))). */
+  mlp(x: Tensor, i: number): Tensor {
+    const h = `transformer.h.${i}`;
+    const act = this.config.activation === "gelu" ? gelu : relu;
+    return this.linear(act(this.linear(this.layerNorm(x, `${h}.ln_2`), `${h}.mlp.c_fc`)), `${h}.mlp.c_proj`);
   }
 
   /** Meta positions of the batch (given, or found from the meta token id), validated. */
@@ -268,7 +277,7 @@ export class Gpt {
     x = drop(x);
     for (let i = 0; i < config.nLayer; i++) {
       const h = `transformer.h.${i}`;
-      let qkv = this.#linear(this.#norm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (B, T, 3C)
+      let qkv = this.linear(this.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (B, T, 3C)
       if (rope) qkv = applyRope(qkv, rope, nh);
       if (options.cache) {
         const rows = qkv.dataSync();
@@ -278,12 +287,12 @@ export class Gpt {
         }
         options.cache.length = T;
       }
-      x = add(x, drop(this.#linear(causalAttention(qkv, nh), `${h}.attn.c_proj`)));
+      x = add(x, drop(this.linear(causalAttention(qkv, nh), `${h}.attn.c_proj`)));
       if (config.metaAttention) {
         const p = (n: string): Tensor | null => this.params.get(`${h}.meta_attn.${n}`) ?? null;
         x = add(
           x,
-          metaAttention(this.#norm(x, `${h}.ln_meta`), meta, {
+          metaAttention(this.layerNorm(x, `${h}.ln_meta`), meta, {
             cAttnWeight: p("c_attn.weight")!,
             cAttnBias: p("c_attn.bias"),
             cProjWeight: p("c_proj.weight")!,
@@ -291,11 +300,9 @@ export class Gpt {
           }, { nHead: nh, rope }),
         );
       }
-      const act = config.activation === "gelu" ? gelu : relu;
-      const m = act(this.#linear(this.#norm(x, `${h}.ln_2`), `${h}.mlp.c_fc`));
-      x = add(x, drop(this.#linear(m, `${h}.mlp.c_proj`)));
+      x = add(x, drop(this.mlp(x, i)));
     }
-    return this.#norm(x, "transformer.ln_f");
+    return this.layerNorm(x, "transformer.ln_f");
   }
 
   /**
