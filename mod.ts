@@ -19,3 +19,4 @@ export * from "./tensor/mod.ts";
 export * from "./attention/mod.ts";
 export * from "./model/mod.ts";
 export * from "./data/mod.ts";
+export * from "./tasks/mod.ts";

@@ -1,12 +1,13 @@
 /**
  * The metatokens command line: argument parsing, then calls into the
- * packages. Subcommands: `pretrain`, `score`, `generate`.
+ * packages. Subcommands: `pretrain`, `score`, `generate`, `tasks:generate`.
  *
  * ```sh
  * deno task pretrain [--preset tiny] [--meta=false] [--pos rope] [--data 'c4/*.json.gz'] [--out DIR]
  *                    [--steps N] [--resume] [--threads N] [--seed S] [--config run.yaml] [--key=value …]
  * deno task score --checkpoint DIR --text "…" [--json]
  * deno task generate --checkpoint DIR --prompt "…" [--max-new-tokens 64] [--temperature 0.8] [--top-k 40]
+ * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 --n N --seed S --out file.jsonl
  * ```
  *
  * @module
@@ -31,6 +32,7 @@ import {
   type TrainOptions,
 } from "@metatokens/model";
 import { decode, encode, openBrownCorpus, openCorpus, TokenBatchSource } from "@metatokens/data";
+import { generateDataset, lengthBin, lengthBinLabel, writeExamplesJsonl } from "@metatokens/tasks";
 import { applyOverrides, readConfigFile, type Settings, splitArgs } from "./args.ts";
 
 /** Training defaults for the CPU preset: about 6 minutes on 2 cores. */
@@ -291,10 +293,37 @@ async function generateCommand(args: string[]): Promise<void> {
   );
 }
 
+async function tasksGenerate(args: string[]): Promise<void> {
+  const { options } = splitArgs(args);
+  checkOptions(options, ["task", "phase", "n", "seed", "out"]);
+  const s = applyOverrides({ task: "", phase: 1, n: 1000, seed: 0, out: "" }, options);
+  if (!s.task || !s.out) {
+    throw new TypeError("Cannot generate a task dataset without --task and --out file.jsonl");
+  }
+  // Accept the issue's snake_case names (list_recall) as well as the package's (list-recall).
+  const examples = generateDataset(
+    String(s.task).replaceAll("_", "-"),
+    s.phase as number,
+    s.n as number,
+    s.seed as number,
+  );
+  await writeExamplesJsonl(String(s.out), examples);
+  const bins = new Map<string, number>();
+  for (const e of examples) {
+    const label = lengthBinLabel(lengthBin(e.promptTokens));
+    bins.set(label, (bins.get(label) ?? 0) + 1);
+  }
+  console.log(
+    `wrote ${examples.length} ${s.task} examples (phase ${s.phase}, seed ${s.seed}) to ${s.out}; ` +
+      `prompt lengths: ${[...bins].map(([b, n]) => `${b}: ${n}`).join(", ")}`,
+  );
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   pretrain,
   score: scoreCommand,
   generate: generateCommand,
+  "tasks:generate": tasksGenerate,
 };
 
 /** Runs a subcommand; user errors print one line and exit 1. */

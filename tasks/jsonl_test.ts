@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { generateDataset } from "./dataset.ts";
+import { TASK_NAMES } from "./example.ts";
+import { examplesToJsonl, parseExamplesJsonl, readExamplesJsonl, writeExamplesJsonl } from "./jsonl.ts";
+
+Deno.test("examples of every task round-trip through a JSONL file; one object per line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const examples = TASK_NAMES.flatMap((t) => generateDataset(t, 1, 3, 8));
+    const path = `${dir}/tasks.jsonl`;
+    await writeExamplesJsonl(path, examples);
+    const text = await Deno.readTextFile(path);
+    assert.equal(text.split("\n").length, examples.length + 1);
+    for (const line of text.trim().split("\n")) {
+      const o = JSON.parse(line);
+      assert.deepEqual(
+        ["prompt", "answer", "phase", "task", "promptTokens"].every((k) => k in o),
+        true,
+      );
+    }
+    assert.deepEqual(await readExamplesJsonl(path), examples);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["tasks.jsonl"]); // no temp file left
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writes are atomic: an existing file is replaced whole; a failed write leaves it and no temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/d.jsonl`;
+    await writeExamplesJsonl(path, generateDataset("parity", 1, 4, 1));
+    await writeExamplesJsonl(path, generateDataset("parity", 1, 2, 2));
+    assert.equal((await readExamplesJsonl(path)).length, 2);
+    const bad = {
+      [Symbol.iterator]: function* () {
+        yield generateDataset("parity", 1, 1, 3)[0];
+        throw new Error("generator died");
+      },
+    };
+    await assert.rejects(() => writeExamplesJsonl(path, bad), /generator died/);
+    assert.equal((await readExamplesJsonl(path)).length, 2);
+    await assert.rejects(() => writeExamplesJsonl(`${dir}/missing/x.jsonl`, []), Deno.errors.NotFound);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["d.jsonl"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bad lines are errors naming the source, line and field", () => {
+  const ok = '{"task":"parity","prompt":"p","answer":"1","phase":1,"promptTokens":3}';
+  assert.equal(parseExamplesJsonl(`${ok}\n\n${ok}\n`).length, 2);
+  assert.throws(() => parseExamplesJsonl(`${ok}\n{oops`, "f.jsonl"), /f\.jsonl line 2 is not JSON/);
+  assert.throws(() => parseExamplesJsonl("[1]"), /line 1 is \[1\]: expected an example object/);
+  assert.throws(
+    () => parseExamplesJsonl(ok.replace('"parity"', '"xor"')),
+    /line 1 has task "xor": expected one of list-recall/,
+  );
+  assert.throws(
+    () => parseExamplesJsonl(ok.replace('"answer":"1"', '"answer":1')),
+    /has answer 1: expected a string/,
+  );
+  assert.throws(
+    () => parseExamplesJsonl(ok.replace('"phase":1', '"phase":"1"')),
+    /has phase "1": expected a non-negative/,
+  );
+  assert.equal(examplesToJsonl([]), "");
+});
