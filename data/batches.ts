@@ -15,7 +15,7 @@
 import { readSplit, type TokenCache } from "./cache.ts";
 import { injectWindow, metaCount } from "./inject.ts";
 import { META_ID } from "./tokenizer.ts";
-import { CounterRng } from "./_rng.ts";
+import { CounterRng } from "./rng.ts";
 
 /** One batch, row-major; structurally a model `Batch`. */
 export interface TokenBatch {

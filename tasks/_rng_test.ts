@@ -24,6 +24,6 @@ Deno.test("randInt covers [lo, hi] inclusive; pick and shuffle stay in the set",
 });
 
 Deno.test("bad seeds are errors quoting the seed", () => {
-  assert.throws(() => new TaskCounterRng(-1), /Cannot seed the task generator with -1/);
+  assert.throws(() => new TaskCounterRng(-1), /Cannot seed the generator with -1/);
   assert.throws(() => new TaskCounterRng(1.5), /with 1\.5/);
 });

@@ -60,7 +60,7 @@ Deno.test("unknown tasks and phases are errors naming them and the choices", () 
   assert.throws(() => generateDataset("parity", 6, 1, 1), /Unknown phase 6: expected one of 1, 2, 3, 4, 5/);
   assert.throws(() => generateDataset("parity", 0, 1, 1), /Unknown phase 0/);
   assert.throws(() => generateDataset("parity", 1, -1, 1), /Cannot generate -1 examples/);
-  assert.throws(() => generateDataset("parity", 1, 1, -3), /Cannot seed the task generator with -3/);
+  assert.throws(() => generateDataset("parity", 1, 1, -3), /Cannot seed the generator with -3/);
   assert.throws(() => taskName("List Recall"), /Unknown task "List Recall"/);
   assert.throws(
     () => generateExample("parity", new TaskCounterRng(1), { ...PHASES[0], lists: { lo: 4, hi: 2 } }),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CounterRng } from "./_rng.ts";
+import { CounterRng } from "./rng.ts";
 
 Deno.test("the sampler's generator reproduces @metatokens/tensor Rng draws (values taken from it)", () => {
   const r = new CounterRng(42);
@@ -11,5 +11,5 @@ Deno.test("the sampler's generator reproduces @metatokens/tensor Rng draws (valu
   const s = new CounterRng(0);
   s.counter = 1000;
   assert.equal(s.uniform(), 0.4382563829421997);
-  assert.throws(() => new CounterRng(2 ** 32), /Cannot seed the batch sampler with 4294967296/);
+  assert.throws(() => new CounterRng(2 ** 32), /Cannot seed the generator with 4294967296/);
 });
