@@ -1,12 +1,13 @@
 /**
  * The metatokens command line: argument parsing, then calls into the
- * packages. Subcommands: `pretrain`, `score`, `generate`, `tasks:generate`.
+ * packages. Subcommands: `pretrain`, `finetune`, `score`, `generate`, `tasks:generate`.
  *
  * ```sh
  * deno task pretrain [--preset tiny] [--meta=false] [--pos rope] [--data 'c4/*.json.gz'] [--out DIR]
  *                    [--steps N] [--resume] [--threads N] [--seed S] [--config run.yaml] [--key=value …]
  * deno task score --checkpoint DIR --text "…" [--json]
  * deno task generate --checkpoint DIR --prompt "…" [--max-new-tokens 64] [--temperature 0.8] [--top-k 40]
+ * deno task finetune --checkpoint DIR --task parity [--phases 1,2] [--max-length 128] [--steps 100] [--out DIR]
  * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 --n N --seed S --out file.jsonl
  * ```
  *
@@ -32,7 +33,13 @@ import {
   type TrainOptions,
 } from "@metatokens/model";
 import { decode, encode, openBrownCorpus, openCorpus, TokenBatchSource } from "@metatokens/data";
-import { generateDataset, lengthBin, lengthBinLabel, writeExamplesJsonl } from "@metatokens/tasks";
+import {
+  generateDataset,
+  lengthBin,
+  lengthBinLabel,
+  TaskBatchSource,
+  writeExamplesJsonl,
+} from "@metatokens/tasks";
 import { applyOverrides, readConfigFile, type Settings, splitArgs } from "./args.ts";
 
 /** Training defaults for the CPU preset: about 6 minutes on 2 cores. */
@@ -319,7 +326,77 @@ async function tasksGenerate(args: string[]): Promise<void> {
   );
 }
 
+async function finetune(args: string[]): Promise<void> {
+  const { options } = splitArgs(args);
+  const s = applyOverrides({
+    checkpoint: "",
+    task: "",
+    phases: "1",
+    maxLength: 128,
+    n: 2000,
+    steps: 100,
+    batchSize: 8,
+    lr: 3e-4,
+    minLr: 3e-5,
+    warmup: 10,
+    out: "runs/finetune",
+    seed: 1337,
+    threads: defaultThreads(),
+  }, options);
+  if (!s.checkpoint || !s.task) {
+    throw new TypeError("Cannot fine-tune without --checkpoint DIR and --task NAME");
+  }
+  const backend = wasmBackend({ threads: s.threads as number });
+  setDefaultBackend(backend);
+  try {
+    const model = modelFromCheckpoint(await loadCheckpoint(String(s.checkpoint)));
+    const maxLength = s.maxLength as number;
+    if (model.config.posEncoding === "ape" && maxLength - 1 > model.config.blockSize) {
+      throw new RangeError(
+        `Cannot fine-tune at length ${maxLength}: the APE model's block size is ${model.config.blockSize}`,
+      );
+    }
+    const task = String(s.task).replaceAll("_", "-");
+    const phases = String(s.phases).split(",").map((p) => Number(p));
+    for (const phase of phases) {
+      const examples = generateDataset(task, phase, s.n as number, (s.seed as number) + phase);
+      const source = new TaskBatchSource(examples, {
+        batchSize: s.batchSize as number,
+        maxLength,
+        seed: s.seed as number,
+      });
+      console.log(
+        `fine-tuning on ${task} phase ${phase}: ${source.size} of ${examples.length} examples fit ${maxLength} tokens`,
+      );
+      const trainer = new Trainer(model, source, null, {
+        ...PAPER_TRAIN_OPTIONS,
+        steps: s.steps as number,
+        gradAccum: 1,
+        lr: s.lr as number,
+        minLr: s.minLr as number,
+        warmup: s.warmup as number,
+        evalEvery: 0,
+        evalBatches: 1,
+      }, s.seed as number);
+      const result = await runTraining(trainer, {
+        outDir: String(s.out),
+        checkpointEvery: 0,
+        extraState: { finetune: { task, phase, maxLength, from: s.checkpoint } },
+        onStep: (i) => {
+          if (i.step % 10 === 0 || i.step === s.steps) {
+            console.log(`phase ${phase} step ${i.step}/${s.steps} | loss ${i.loss.toFixed(4)}`);
+          }
+        },
+      });
+      console.log(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
+    }
+  } finally {
+    backend.dispose();
+  }
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  finetune,
   pretrain,
   score: scoreCommand,
   generate: generateCommand,

@@ -172,3 +172,55 @@ Deno.test("tasks:generate writes seeded JSONL examples and refuses unknown tasks
   assert.match(badPhase.stderr, /phase/i);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity with a completion-only loss", async () => {
+  const dir = await Deno.makeTempDir();
+  const pre = await cli(
+    "pretrain",
+    "--steps",
+    "1",
+    "--out",
+    `${dir}/pre`,
+    "--eval-every",
+    "0",
+    "--batch-size",
+    "2",
+  );
+  assert.equal(pre.code, 0, pre.stderr);
+  const ft = await cli(
+    "finetune",
+    "--checkpoint",
+    `${dir}/pre/checkpoint`,
+    "--task",
+    "parity",
+    "--phases",
+    "1",
+    "--max-length",
+    "256",
+    "--n",
+    "16",
+    "--steps",
+    "2",
+    "--batch-size",
+    "2",
+    "--out",
+    `${dir}/ft`,
+  );
+  assert.equal(ft.code, 0, ft.stderr);
+  assert.match(ft.stdout, /fine-tuning on parity phase 1: 16 of 16 examples fit 256 tokens/);
+  assert.match(ft.stdout, /phase 1 done; checkpoint: .*ft\/checkpoint/);
+  const state = JSON.parse(await Deno.readTextFile(`${dir}/ft/checkpoint/trainer_state.json`));
+  assert.deepEqual([state.step, state.finetune.task], [2, "parity"]);
+  const tooLong = await cli(
+    "finetune",
+    "--checkpoint",
+    `${dir}/pre/checkpoint`,
+    "--task",
+    "parity",
+    "--max-length",
+    "512",
+  );
+  assert.equal(tooLong.code, 1);
+  assert.match(tooLong.stderr, /Cannot fine-tune at length 512: the APE model's block size is 256/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -32,3 +32,4 @@ export * from "./bins.ts";
 export * from "./dataset.ts";
 export * from "./scoring.ts";
 export * from "./jsonl.ts";
+export * from "./batches.ts";
