@@ -1,6 +1,6 @@
 /**
  * The metatokens command line: argument parsing, then calls into the
- * packages. Subcommands: `pretrain`, `finetune`, `score`, `generate`, `tasks:generate`.
+ * packages. Subcommands: `pretrain`, `finetune`, `eval`, `score`, `generate`, `tasks:generate`.
  *
  * ```sh
  * deno task pretrain [--preset tiny] [--meta=false] [--pos rope] [--data 'c4/*.json.gz'] [--out DIR]
@@ -8,13 +8,14 @@
  * deno task score --checkpoint DIR --text "…" [--json]
  * deno task generate --checkpoint DIR --prompt "…" [--max-new-tokens 64] [--temperature 0.8] [--top-k 40]
  * deno task finetune --checkpoint DIR --task parity [--phases 1,2] [--max-length 128] [--steps 100] [--out DIR]
+ * deno task eval --checkpoint DIR --task parity [--phases 1,2,3] [--n 50] [--zero-pos-at-meta] [--zero-embed-at-meta] [--pe-noise 0.5] [--out DIR]
  * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 --n N --seed S --out file.jsonl
  * ```
  *
  * @module
  */
 
-import { defaultThreads, Rng, setDefaultBackend, wasmBackend } from "@metatokens/tensor";
+import { defaultThreads, noGrad, Rng, scope, setDefaultBackend, wasmBackend } from "@metatokens/tensor";
 import {
   type Checkpoint,
   generate,
@@ -31,12 +32,16 @@ import {
   score,
   Trainer,
   type TrainOptions,
+  writeFileAtomic,
 } from "@metatokens/model";
 import { decode, encode, openBrownCorpus, openCorpus, TokenBatchSource } from "@metatokens/data";
 import {
+  evaluateTask,
+  formatBinTable,
   generateDataset,
   lengthBin,
   lengthBinLabel,
+  type Predictor,
   TaskBatchSource,
   writeExamplesJsonl,
 } from "@metatokens/tasks";
@@ -395,7 +400,98 @@ async function finetune(args: string[]): Promise<void> {
   }
 }
 
+async function evalCommand(args: string[]): Promise<void> {
+  const { options } = splitArgs(args);
+  const s = applyOverrides({
+    checkpoint: "",
+    task: "",
+    phases: "1",
+    n: 50,
+    seed: 7,
+    zeroPosAtMeta: false,
+    zeroEmbedAtMeta: false,
+    peNoise: 0,
+    out: "",
+    threads: defaultThreads(),
+  }, options);
+  if (!s.checkpoint || !s.task) {
+    throw new TypeError("Cannot evaluate without --checkpoint DIR and --task NAME");
+  }
+  const backend = wasmBackend({ threads: s.threads as number });
+  setDefaultBackend(backend);
+  try {
+    const model = modelFromCheckpoint(await loadCheckpoint(String(s.checkpoint)));
+    const { config } = model;
+    if ((s.zeroPosAtMeta || s.zeroEmbedAtMeta) && !config.metaAttention) {
+      throw new RangeError(
+        `Cannot run meta-token ablations on "${s.checkpoint}": the model has no meta-attention (a baseline checkpoint)`,
+      );
+    }
+    const ablation = {
+      noPosAtMeta: s.zeroPosAtMeta as boolean,
+      noEmbedAtMeta: s.zeroEmbedAtMeta as boolean,
+      posNoise: s.peNoise as number,
+    };
+    const rng = new Rng(s.seed as number);
+    const task = String(s.task).replaceAll("_", "-");
+    const examples = String(s.phases).split(",").flatMap((p) =>
+      generateDataset(task, Number(p), s.n as number, (s.seed as number) * 1000 + Number(p))
+    );
+    const predictor: Predictor = {
+      complete: (prompt, n) => {
+        if (config.posEncoding === "ape" && prompt.length + n > config.blockSize) {
+          throw new RangeError(
+            `Cannot evaluate a ${prompt.length}-token prompt with an APE model of block size ${config.blockSize}: ` +
+              `use earlier phases, or a RoPE / NoPE model for longer prompts`,
+          );
+        }
+        return generate(model, prompt, { maxNewTokens: n, temperature: 0, ablation, rng }).tokens;
+      },
+      teacherForced: (prompt, answer) => {
+        const seq = Int32Array.from([...prompt, ...answer.subarray(0, answer.length - 1)]);
+        const v = config.vocabSize;
+        const logits = noGrad(() =>
+          scope(() => model.forward({ b: 1, t: seq.length, x: seq }, { ablation, rng }).logits!.dataSync())
+        );
+        return answer.map((_, k) => {
+          const o = (prompt.length - 1 + k) * v;
+          let best = config.metaTokenId === 0 ? 1 : 0;
+          for (let j = 0; j < v; j++) {
+            if (j !== config.metaTokenId && logits[o + j] > logits[o + best]) best = j;
+          }
+          return best;
+        });
+      },
+    };
+    const { bins } = evaluateTask(predictor, examples);
+    const flags = [
+      s.zeroPosAtMeta && "no pos at meta",
+      s.zeroEmbedAtMeta && "no embed at meta",
+      (s.peNoise as number) > 0 && `PE noise σ=${s.peNoise}`,
+    ].filter(Boolean).join(", ");
+    const title = `${task}, phases ${s.phases}, ${examples.length} examples${flags ? ` (${flags})` : ""}`;
+    const markdown = formatBinTable(bins, title);
+    console.log(markdown);
+    if (s.out) {
+      await Deno.mkdir(String(s.out), { recursive: true });
+      const enc = new TextEncoder();
+      await writeFileAtomic(`${s.out}/eval.md`, enc.encode(markdown));
+      await writeFileAtomic(
+        `${s.out}/eval.json`,
+        enc.encode(
+          JSON.stringify({ checkpoint: s.checkpoint, task, phases: s.phases, ablation, bins }, null, 2) +
+            "\n",
+        ),
+      );
+      console.log(`wrote ${s.out}/eval.md and ${s.out}/eval.json`);
+    }
+  } finally {
+    backend.dispose();
+  }
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  eval: evalCommand,
   finetune,
   pretrain,
   score: scoreCommand,

@@ -173,7 +173,7 @@ Deno.test("tasks:generate writes seeded JSONL examples and refuses unknown tasks
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity with a completion-only loss", async () => {
+Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity, then evaluate it per length bin", async () => {
   const dir = await Deno.makeTempDir();
   const pre = await cli(
     "pretrain",
@@ -211,6 +211,37 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity with a compl
   assert.match(ft.stdout, /phase 1 done; checkpoint: .*ft\/checkpoint/);
   const state = JSON.parse(await Deno.readTextFile(`${dir}/ft/checkpoint/trainer_state.json`));
   assert.deepEqual([state.step, state.finetune.task], [2, "parity"]);
+  const ev = await cli(
+    "eval",
+    "--checkpoint",
+    `${dir}/ft/checkpoint`,
+    "--task",
+    "parity",
+    "--phases",
+    "1",
+    "--n",
+    "3",
+    "--zero-pos-at-meta",
+    "--out",
+    `${dir}/eval`,
+  );
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.match(ev.stdout, /### parity, phases 1, 3 examples \(no pos at meta\)/);
+  const report = JSON.parse(await Deno.readTextFile(`${dir}/eval/eval.json`));
+  assert.equal(report.bins.reduce((n: number, b: { count: number }) => n + b.count, 0), 3);
+  const long = await cli(
+    "eval",
+    "--checkpoint",
+    `${dir}/ft/checkpoint`,
+    "--task",
+    "parity",
+    "--phases",
+    "3",
+    "--n",
+    "1",
+  );
+  assert.equal(long.code, 1);
+  assert.match(long.stderr, /Cannot evaluate a \d+-token prompt with an APE model of block size 256/);
   const tooLong = await cli(
     "finetune",
     "--checkpoint",
@@ -222,5 +253,36 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity with a compl
   );
   assert.equal(tooLong.code, 1);
   assert.match(tooLong.stderr, /Cannot fine-tune at length 512: the APE model's block size is 256/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("eval refuses meta-token ablations on a baseline checkpoint, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  const pre = await cli(
+    "pretrain",
+    "--steps",
+    "1",
+    "--meta=false",
+    "--out",
+    dir,
+    "--eval-every",
+    "0",
+    "--batch-size",
+    "1",
+  );
+  assert.equal(pre.code, 0, pre.stderr);
+  const ev = await cli(
+    "eval",
+    "--checkpoint",
+    `${dir}/checkpoint`,
+    "--task",
+    "parity",
+    "--zero-embed-at-meta",
+  );
+  assert.equal(ev.code, 1);
+  assert.match(
+    ev.stderr,
+    /Cannot run meta-token ablations on ".*checkpoint": the model has no meta-attention/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

@@ -13,7 +13,7 @@
 
 import { add, embedding, matmul, noGrad, type Rng, scope, tensor } from "@metatokens/tensor";
 import { applyRope, ropeTables } from "@metatokens/attention";
-import type { Gpt, KvCache } from "./gpt.ts";
+import type { Ablation, Gpt, KvCache } from "./gpt.ts";
 
 /** Options of {@linkcode generate}. */
 export interface GenerateOptions {
@@ -29,6 +29,8 @@ export interface GenerateOptions {
   allowMeta?: boolean;
   /** Called with each new token as it is produced. */
   onToken?: (token: number) => void;
+  /** Inference-time ablations (paper Tables 11–17); position noise draws from `rng`. */
+  ablation?: Ablation;
 }
 
 /** What {@linkcode generate} returns. */
@@ -122,7 +124,13 @@ function sample(logits: Float32Array, o: GenerateOptions, banned: number): numbe
 }
 
 /** One token through the model at `position`, attending over the cache (which it extends). */
-function decodeStep(model: Gpt, token: number, position: number, cache: KvCache): Float32Array {
+function decodeStep(
+  model: Gpt,
+  token: number,
+  position: number,
+  cache: KvCache,
+  noise?: { std: number; rng: Rng },
+): Float32Array {
   const { config, backend } = model;
   const C = config.nEmbd, nh = config.nHead, hs = C / nh;
   return noGrad(() =>
@@ -131,21 +139,23 @@ function decodeStep(model: Gpt, token: number, position: number, cache: KvCache)
         model.param("transformer.wte.weight"),
         tensor([token], [1, 1], { dtype: "i32", backend }),
       );
+      // The decoded token is never a meta token, so only the position-noise ablation applies here.
       if (config.posEncoding === "ape") {
-        x = add(
-          x,
-          embedding(
-            model.param("transformer.wpe.weight"),
-            tensor([position], [1, 1], { dtype: "i32", backend }),
-          ),
-        );
+        const row = tensor([position], [1, 1], { dtype: "i32", backend });
+        let pe = embedding(model.param("transformer.wpe.weight"), row);
+        if (noise) {
+          pe = add(
+            pe,
+            tensor(noise.rng.fillNormal(new Float32Array(C), 0, noise.std), [1, 1, C], { backend }),
+          );
+        }
+        x = add(x, pe);
       }
+      const at = noise && config.posEncoding === "rope"
+        ? position + noise.std * noise.rng.normal()
+        : position;
       const rope = config.posEncoding === "rope"
-        ? ropeTables(
-          [position],
-          { headSize: hs, theta: config.ropeTheta, yarn: config.yarn ?? undefined },
-          backend,
-        )
+        ? ropeTables([at], { headSize: hs, theta: config.ropeTheta, yarn: config.yarn ?? undefined }, backend)
         : null;
       const L = position + 1;
       for (let i = 0; i < config.nLayer; i++) {
@@ -210,7 +220,7 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
         `the APE model's block size is ${config.blockSize}`,
     );
   }
-  if ((options.temperature ?? 1) !== 0 && !options.rng) {
+  if (((options.temperature ?? 1) !== 0 || (options.ablation?.posNoise ?? 0) > 0) && !options.rng) {
     throw new Error("Cannot sample without an rng: pass one, or temperature 0 for greedy decoding");
   }
   const start = performance.now();
@@ -225,7 +235,11 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
   const v = config.vocabSize;
   const logits = noGrad(() =>
     scope(() => {
-      const all = model.forward({ b: 1, t: prompt.length, x: prompt }, { cache }).logits!.dataSync();
+      const all = model.forward({ b: 1, t: prompt.length, x: prompt }, {
+        cache,
+        ablation: options.ablation,
+        rng: options.rng,
+      }).logits!.dataSync();
       return all.slice((prompt.length - 1) * v, prompt.length * v) as Float32Array;
     })
   );
@@ -244,12 +258,23 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
       const seq = Int32Array.from([...prompt, ...out.subarray(0, i + 1)]);
       logits = noGrad(() =>
         scope(() => {
-          const all = model.forward({ b: 1, t: seq.length, x: seq }, { cache }).logits!.dataSync();
+          const all = model.forward({ b: 1, t: seq.length, x: seq }, {
+            cache,
+            ablation: options.ablation,
+            rng: options.rng,
+          }).logits!.dataSync();
           return all.slice((seq.length - 1) * v, seq.length * v) as Float32Array;
         })
       );
     } else {
-      logits = decodeStep(model, next, prompt.length + i, cache);
+      const std = options.ablation?.posNoise ?? 0;
+      logits = decodeStep(
+        model,
+        next,
+        prompt.length + i,
+        cache,
+        std > 0 ? { std, rng: options.rng! } : undefined,
+      );
     }
     next = sample(logits, options, banned);
   }

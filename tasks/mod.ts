@@ -33,3 +33,4 @@ export * from "./dataset.ts";
 export * from "./scoring.ts";
 export * from "./jsonl.ts";
 export * from "./batches.ts";
+export * from "./evaluate.ts";
