@@ -1,6 +1,6 @@
 /**
  * The metatokens command line: argument parsing, then calls into the
- * packages. Subcommands: `pretrain`, `finetune`, `eval`, `score`, `generate`, `tasks:generate`.
+ * packages. Subcommands: `pretrain`, `extend`, `finetune`, `eval`, `score`, `generate`, `tasks:generate`.
  *
  * ```sh
  * deno task pretrain [--preset tiny] [--meta=false] [--pos rope] [--data 'c4/*.json.gz'] [--out DIR]
@@ -8,6 +8,7 @@
  * deno task score --checkpoint DIR --text "…" [--json]
  * deno task generate --checkpoint DIR --prompt "…" [--max-new-tokens 64] [--temperature 0.8] [--top-k 40]
  * deno task finetune --checkpoint DIR --task parity [--phases 1,2] [--max-length 128] [--steps 100] [--out DIR]
+ * deno task extend --checkpoint DIR --scale 4 [--steps N] [--out DIR] [pretrain options]
  * deno task eval --checkpoint DIR --task parity [--phases 1,2,3] [--n 50] [--zero-pos-at-meta] [--zero-embed-at-meta] [--pe-noise 0.5] [--out DIR]
  * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 --n N --seed S --out file.jsonl
  * ```
@@ -78,6 +79,8 @@ function runDefaults(preset: string): Settings {
     pos: model.posEncoding,
     data: "",
     initFrom: "",
+    extendFrom: "",
+    yarnScale: 1,
     out: "runs/pretrain",
     resume: false,
     threads: defaultThreads(),
@@ -91,7 +94,18 @@ function runDefaults(preset: string): Settings {
 }
 
 /** What a run saves besides the trainer's state, so `--resume` restores the same run. */
-const RUN_KEYS = ["preset", "meta", "pos", "data", "seed", "batchSize", "checkpointEvery", "valFraction"];
+const RUN_KEYS = [
+  "preset",
+  "meta",
+  "pos",
+  "data",
+  "seed",
+  "batchSize",
+  "checkpointEvery",
+  "valFraction",
+  "extendFrom",
+  "yarnScale",
+];
 
 /**
  * Settings from defaults, then (with `--resume`) the checkpoint's config and
@@ -138,14 +152,20 @@ async function pretrain(args: string[]): Promise<void> {
   const backend = wasmBackend({ threads: s.threads as number });
   setDefaultBackend(backend);
   const modelKeys = Object.keys(PRESETS.tiny).filter((k) => !ALIASED.includes(k)) as (keyof GptConfig)[];
-  const config = gptConfig(
-    {
-      ...Object.fromEntries(modelKeys.map((k) => [k, s[k]])),
-      metaAttention: s.meta as boolean,
-      posEncoding: s.pos,
-    },
-    s.preset as string,
-  );
+  const base = s.extendFrom ? await loadCheckpoint(String(s.extendFrom)) : null;
+  if (!base && s.yarnScale !== 1) {
+    throw new TypeError("Cannot use --yarn-scale without a checkpoint to extend (deno task extend)");
+  }
+  const config = base
+    ? yarnExtended(gptConfig(base.config, "tiny"), s.yarnScale as number, String(s.extendFrom))
+    : gptConfig(
+      {
+        ...Object.fromEntries(modelKeys.map((k) => [k, s[k]])),
+        metaAttention: s.meta as boolean,
+        posEncoding: s.pos,
+      },
+      s.preset as string,
+    );
   const out = s.out as string;
   const blockSize = config.blockSize;
   const cacheOptions = { blockSize, valFraction: s.valFraction as number };
@@ -183,6 +203,14 @@ async function pretrain(args: string[]): Promise<void> {
     }
     loadWeights(model, state, { partial: true });
     console.log(`initialised from ${s.initFrom}`);
+  }
+  if (base) {
+    loadWeights(model, base.model);
+    console.log(
+      `extended ${s.extendFrom} with YaRN: context ${
+        config.yarn!.originalContext
+      } → ${config.blockSize} (s = ${s.yarnScale})`,
+    );
   }
   if (ckpt) {
     trainer.restore(ckpt);
@@ -228,6 +256,41 @@ async function pretrain(args: string[]): Promise<void> {
     Deno.removeSignalListener("SIGINT", onSigint);
     backend.dispose();
   }
+}
+
+/** A RoPE config extended by YaRN to s × its original context (APE and NoPE are refused). */
+function yarnExtended(config: GptConfig, scale: number, source: string): GptConfig {
+  if (config.posEncoding !== "rope") {
+    throw new RangeError(
+      `Cannot extend "${source}" with YaRN: it uses ${
+        config.posEncoding === "ape"
+          ? `learned absolute positions, and its wpe has no rows past ${config.blockSize}`
+          : "no positional encoding, so there is no rotation to rescale"
+      }; extend a RoPE checkpoint`,
+    );
+  }
+  const original = config.yarn?.originalContext ?? config.blockSize;
+  return gptConfig({
+    ...config,
+    yarn: { scale, originalContext: original },
+    blockSize: Math.round(scale * original),
+  }, "tiny");
+}
+
+/** `extend`: YaRN-extend a RoPE checkpoint by `--scale` and continue pre-training at the new length. */
+async function extend(args: string[]): Promise<void> {
+  const { options } = splitArgs(args);
+  const rest = { ...options };
+  const from = rest.checkpoint, scale = rest.scale;
+  if (typeof from !== "string" || typeof scale !== "string") {
+    throw new TypeError(
+      "Cannot extend without --checkpoint DIR (a RoPE checkpoint) and --scale s (L′ = s·L)",
+    );
+  }
+  delete rest.checkpoint;
+  delete rest.scale;
+  const forwarded = Object.entries({ out: "runs/extend", ...rest }).map(([k, v]) => `--${k}=${v}`);
+  await pretrain([`--extend-from=${from}`, `--yarn-scale=${scale}`, ...forwarded]);
 }
 
 async function loadModel(options: Record<string, string | true>) {
@@ -492,6 +555,7 @@ async function evalCommand(args: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   eval: evalCommand,
+  extend,
   finetune,
   pretrain,
   score: scoreCommand,

@@ -286,3 +286,44 @@ Deno.test("eval refuses meta-token ablations on a baseline checkpoint, naming it
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("e2e (short): YaRN-extend a RoPE checkpoint to 2× its context and keep training; APE is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const common = ["--eval-every", "0", "--batch-size", "1"];
+  const rope = await cli("pretrain", "--steps", "1", "--pos", "rope", "--out", `${dir}/rope`, ...common);
+  assert.equal(rope.code, 0, rope.stderr);
+  const ext = await cli(
+    "extend",
+    "--checkpoint",
+    `${dir}/rope/checkpoint`,
+    "--scale",
+    "2",
+    "--steps",
+    "1",
+    "--out",
+    `${dir}/ext`,
+    ...common,
+  );
+  assert.equal(ext.code, 0, ext.stderr);
+  assert.match(ext.stdout, /extended .* with YaRN: context 256 → 512 \(s = 2\)/);
+  assert.match(ext.stdout, /1 steps of 1 × 512 tokens/);
+  const config = JSON.parse(await Deno.readTextFile(`${dir}/ext/checkpoint/config.json`));
+  assert.deepEqual([config.blockSize, config.yarn], [512, { scale: 2, originalContext: 256 }]);
+  const ape = await cli("pretrain", "--steps", "1", "--out", `${dir}/ape`, ...common);
+  assert.equal(ape.code, 0, ape.stderr);
+  const refused = await cli(
+    "extend",
+    "--checkpoint",
+    `${dir}/ape/checkpoint`,
+    "--scale",
+    "2",
+    "--out",
+    `${dir}/x`,
+  );
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /Cannot extend ".*ape\/checkpoint" with YaRN: it uses learned absolute positions/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
