@@ -10,7 +10,8 @@
  * deno task finetune --checkpoint DIR --task parity [--phases 1,2] [--max-length 128] [--steps 100] [--out DIR]
  * deno task extend --checkpoint DIR --scale 4 [--steps N] [--out DIR] [pretrain options]
  * deno task eval --checkpoint DIR --task parity [--phases 1,2,3] [--n 50] [--zero-pos-at-meta] [--zero-embed-at-meta] [--pe-noise 0.5] [--out DIR]
- * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 --n N --seed S --out file.jsonl
+ * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 [--split train|test]
+ *   [--preset cpu|paper] [--n N] --seed S --out file.jsonl
  * ```
  *
  * @module
@@ -370,8 +371,25 @@ async function generateCommand(args: string[]): Promise<void> {
 
 async function tasksGenerate(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
-  checkOptions(options, ["task", "phase", "n", "seed", "out"]);
-  const s = applyOverrides({ task: "", phase: 1, n: 1000, seed: 0, out: "" }, options);
+  checkOptions(options, ["task", "phase", "n", "seed", "out", "split", "preset"]);
+  const s = applyOverrides(
+    { task: "", phase: 1, n: 0, seed: 0, out: "", split: "train", preset: "cpu" },
+    options,
+  );
+  // Sizes per task and split: the paper's D.1 (90,000 / 10,000) or a CPU-sized preset.
+  const sizes: Record<string, Record<string, number>> = {
+    paper: { train: 90_000, test: 10_000 },
+    cpu: { train: 2_000, test: 200 },
+  };
+  const size = sizes[String(s.preset)]?.[String(s.split)];
+  if (size === undefined) {
+    throw new RangeError(
+      `Cannot use --preset ${s.preset} --split ${s.split}: expected presets paper or cpu and splits train or test`,
+    );
+  }
+  if (s.n === 0) s.n = size;
+  // Test data comes from another stream than training data with the same seed.
+  if (s.split === "test") s.seed = (s.seed as number) + 1_000_003;
   if (!s.task || !s.out) {
     throw new TypeError("Cannot generate a task dataset without --task and --out file.jsonl");
   }
