@@ -294,12 +294,22 @@ async function extend(args: string[]): Promise<void> {
   await pretrain([`--extend-from=${from}`, `--yarn-scale=${scale}`, ...forwarded]);
 }
 
-async function loadModel(options: Record<string, string | true>) {
-  if (typeof options.checkpoint !== "string") throw new TypeError("Cannot run without --checkpoint DIR");
-  const threads = options.threads === undefined ? defaultThreads() : Number(options.threads);
-  setDefaultBackend(wasmBackend({ threads }));
-  const ckpt = await loadCheckpoint(options.checkpoint);
-  return modelFromCheckpoint(ckpt);
+/** Runs `fn` with the model of a checkpoint on a fresh wasm backend, released afterwards. */
+async function withModel<T>(
+  checkpoint: unknown,
+  threads: unknown,
+  fn: (model: Gpt) => Promise<T> | T,
+): Promise<T> {
+  if (typeof checkpoint !== "string" || checkpoint === "") {
+    throw new TypeError("Cannot run without --checkpoint DIR");
+  }
+  const backend = wasmBackend({ threads: threads === undefined ? defaultThreads() : Number(threads) });
+  setDefaultBackend(backend);
+  try {
+    return await fn(modelFromCheckpoint(await loadCheckpoint(checkpoint)));
+  } finally {
+    backend.dispose();
+  }
 }
 
 function checkOptions(options: Record<string, string | true>, known: string[]): void {
@@ -316,8 +326,11 @@ async function scoreCommand(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
   checkOptions(options, ["checkpoint", "text", "json", "threads"]);
   if (typeof options.text !== "string") throw new TypeError(`Cannot score without --text "…"`);
-  const model = await loadModel(options);
-  const r = score(model, encode(options.text));
+  const r = await withModel(
+    options.checkpoint,
+    options.threads,
+    (model) => score(model, encode(String(options.text))),
+  );
   if (options.json) {
     console.log(JSON.stringify({ tokens: [...r.tokens], logprobs: r.logprobs, loss: r.loss }));
     return;
@@ -353,15 +366,17 @@ async function generateCommand(args: string[]): Promise<void> {
     if (!Number.isFinite(n)) throw new TypeError(`Cannot use --${key}=${v}: expected a number`);
     return n;
   };
-  const model = await loadModel(options);
+  const prompt = options.prompt;
   const encoder = new TextEncoder();
-  Deno.stdout.writeSync(encoder.encode(options.prompt));
-  const result = generate(model, encode(options.prompt), {
-    maxNewTokens: num("max-new-tokens", 64),
-    temperature: num("temperature", 0.8),
-    topK: options["top-k"] === undefined ? undefined : num("top-k", 40),
-    rng: new Rng(num("seed", 1337)),
-    onToken: (t) => Deno.stdout.writeSync(encoder.encode(decode([t]))),
+  const result = await withModel(options.checkpoint, options.threads, (model) => {
+    Deno.stdout.writeSync(encoder.encode(prompt));
+    return generate(model, encode(prompt), {
+      maxNewTokens: num("max-new-tokens", 64),
+      temperature: num("temperature", 0.8),
+      topK: options["top-k"] === undefined ? undefined : num("top-k", 40),
+      rng: new Rng(num("seed", 1337)),
+      onToken: (t) => Deno.stdout.writeSync(encoder.encode(decode([t]))),
+    });
   });
   console.log(
     `\n[${result.tokens.length} tokens, time to first token ${result.ttftMs.toFixed(0)} ms, ` +
@@ -432,10 +447,7 @@ async function finetune(args: string[]): Promise<void> {
   if (!s.checkpoint || !s.task) {
     throw new TypeError("Cannot fine-tune without --checkpoint DIR and --task NAME");
   }
-  const backend = wasmBackend({ threads: s.threads as number });
-  setDefaultBackend(backend);
-  try {
-    const model = modelFromCheckpoint(await loadCheckpoint(String(s.checkpoint)));
+  await withModel(s.checkpoint, s.threads, async (model) => {
     const maxLength = s.maxLength as number;
     if (model.config.posEncoding === "ape" && maxLength - 1 > model.config.blockSize) {
       throw new RangeError(
@@ -476,9 +488,7 @@ async function finetune(args: string[]): Promise<void> {
       });
       console.log(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
     }
-  } finally {
-    backend.dispose();
-  }
+  });
 }
 
 async function evalCommand(args: string[]): Promise<void> {
@@ -498,10 +508,7 @@ async function evalCommand(args: string[]): Promise<void> {
   if (!s.checkpoint || !s.task) {
     throw new TypeError("Cannot evaluate without --checkpoint DIR and --task NAME");
   }
-  const backend = wasmBackend({ threads: s.threads as number });
-  setDefaultBackend(backend);
-  try {
-    const model = modelFromCheckpoint(await loadCheckpoint(String(s.checkpoint)));
+  await withModel(s.checkpoint, s.threads, async (model) => {
     const { config } = model;
     if ((s.zeroPosAtMeta || s.zeroEmbedAtMeta) && !config.metaAttention) {
       throw new RangeError(
@@ -566,9 +573,7 @@ async function evalCommand(args: string[]): Promise<void> {
       );
       console.log(`wrote ${s.out}/eval.md and ${s.out}/eval.json`);
     }
-  } finally {
-    backend.dispose();
-  }
+  });
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {

@@ -231,18 +231,21 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
     length: 0,
   };
   const banned = options.allowMeta ? -1 : config.metaTokenId;
-  // Prefill: the whole prompt through the full model (meta-attention included), filling the cache.
+  // The whole sequence through the full model (meta-attention included), refilling the cache:
+  // the prefill, and the step after a sampled meta token (the cache holds no meta-attention).
   const v = config.vocabSize;
-  const logits = noGrad(() =>
-    scope(() => {
-      const all = model.forward({ b: 1, t: prompt.length, x: prompt }, {
-        cache,
-        ablation: options.ablation,
-        rng: options.rng,
-      }).logits!.dataSync();
-      return all.slice((prompt.length - 1) * v, prompt.length * v) as Float32Array;
-    })
-  );
+  const fullForward = (seq: Int32Array): Float32Array =>
+    noGrad(() =>
+      scope(() => {
+        const all = model.forward({ b: 1, t: seq.length, x: seq }, {
+          cache,
+          ablation: options.ablation,
+          rng: options.rng,
+        }).logits!.dataSync();
+        return all.slice((seq.length - 1) * v, seq.length * v) as Float32Array;
+      })
+    );
+  const logits = fullForward(prompt);
   const out = new Int32Array(options.maxNewTokens);
   let next = sample(logits, options, banned);
   const ttftMs = performance.now() - start;
@@ -253,19 +256,7 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
     if (i + 1 === options.maxNewTokens) break;
     let logits: Float32Array;
     if (next === config.metaTokenId && config.metaAttention) {
-      // A sampled meta token (allowMeta) needs meta-attention, which the cache does not hold:
-      // recompute the whole sequence once, refilling the cache.
-      const seq = Int32Array.from([...prompt, ...out.subarray(0, i + 1)]);
-      logits = noGrad(() =>
-        scope(() => {
-          const all = model.forward({ b: 1, t: seq.length, x: seq }, {
-            cache,
-            ablation: options.ablation,
-            rng: options.rng,
-          }).logits!.dataSync();
-          return all.slice((seq.length - 1) * v, seq.length * v) as Float32Array;
-        })
-      );
+      logits = fullForward(Int32Array.from([...prompt, ...out.subarray(0, i + 1)]));
     } else {
       const std = options.ablation?.posNoise ?? 0;
       logits = decodeStep(
