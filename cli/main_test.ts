@@ -130,19 +130,9 @@ Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops c
 Deno.test("tasks:generate writes seeded JSONL examples and refuses unknown tasks and phases", async () => {
   const dir = await Deno.makeTempDir();
   const out = `${dir}/lr.jsonl`;
-  const made = await cli(
-    "tasks:generate",
-    "--task",
-    "list_recall",
-    "--phase",
-    "1",
-    "--n",
-    "5",
-    "--seed",
-    "3",
-    "--out",
-    out,
-  );
+  const generateTo = (path: string) =>
+    cli("tasks:generate", "--task", "list_recall", "--phase", "1", "--n", "5", "--seed", "3", "--out", path);
+  const made = await generateTo(out);
   assert.equal(made.code, 0, made.stderr);
   assert.match(made.stdout, /wrote 5 list_recall examples \(phase 1, seed 3\)/);
   const lines = (await Deno.readTextFile(out)).trim().split("\n").map((l) => JSON.parse(l));
@@ -150,19 +140,7 @@ Deno.test("tasks:generate writes seeded JSONL examples and refuses unknown tasks
   assert.ok(
     lines.every((e) => e.phase === 1 && e.prompt.includes("_PAUSE_") && typeof e.answer === "string"),
   );
-  const again = await cli(
-    "tasks:generate",
-    "--task",
-    "list_recall",
-    "--phase",
-    "1",
-    "--n",
-    "5",
-    "--seed",
-    "3",
-    "--out",
-    `${dir}/b.jsonl`,
-  );
+  const again = await generateTo(`${dir}/b.jsonl`);
   assert.equal(again.code, 0);
   assert.equal(await Deno.readTextFile(`${dir}/b.jsonl`), await Deno.readTextFile(out));
   const badTask = await cli("tasks:generate", "--task", "sorting", "--out", out);
