@@ -20,3 +20,4 @@ export * from "./attention/mod.ts";
 export * from "./model/mod.ts";
 export * from "./data/mod.ts";
 export * from "./tasks/mod.ts";
+export * from "./analysis/mod.ts";

@@ -28,9 +28,9 @@ const withMeta = plain.map((t, i) => (i % 10 === 9 ? config.metaTokenId : t));
 
 for (const [metaTokens, prompt] of [[false, plain], [true, withMeta]] as const) {
   let best = { ttftMs: Infinity, tokensPerSecond: 0 };
-  generate(model, prompt, { maxNewTokens: 2, temperature: 0 }); // warm up
+  await generate(model, prompt, { maxNewTokens: 2, temperature: 0 }); // warm up
   for (let i = 0; i < flags.repeat; i++) {
-    const r = generate(model, prompt, { maxNewTokens: newTokens, temperature: 0 });
+    const r = await generate(model, prompt, { maxNewTokens: newTokens, temperature: 0 });
     best = {
       ttftMs: Math.min(best.ttftMs, r.ttftMs),
       tokensPerSecond: Math.max(best.tokensPerSecond, r.tokensPerSecond),

@@ -60,12 +60,12 @@ for (const threads of [...new Set([1, flags.threads])]) {
       warmup: 10,
       lr: 1e-4,
     });
-    trainer.step(); // warm up: JIT, allocations
+    await trainer.step(); // warm up: JIT, allocations
     let best = Infinity;
     const times: number[] = [];
     for (let i = 0; i < flags.repeat; i++) {
       const t0 = performance.now();
-      trainer.step();
+      await trainer.step();
       const s = (performance.now() - t0) / 1000;
       times.push(s);
       best = Math.min(best, s);

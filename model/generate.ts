@@ -11,7 +11,7 @@
  * @module
  */
 
-import { add, embedding, matmul, noGrad, type Rng, scope, tensor } from "@metatokens/tensor";
+import { add, embedding, matmul, noGrad, type Rng, scope, type Tensor, tensor } from "@metatokens/tensor";
 import { applyRope, ropeTables } from "@metatokens/attention";
 import type { Ablation, Gpt, KvCache } from "./gpt.ts";
 
@@ -53,6 +53,13 @@ export interface ScoreResult {
   loss: number;
 }
 
+/** Reads a tensor back to the host and frees it. */
+async function take(t: Tensor): Promise<Float32Array> {
+  const data = await t.data() as Float32Array;
+  t.dispose();
+  return data;
+}
+
 function logSoftmaxAt(logits: Float32Array, o: number, v: number, target: number): number {
   let max = -Infinity;
   for (let j = 0; j < v; j++) max = Math.max(max, logits[o + j]);
@@ -69,17 +76,15 @@ function logSoftmaxAt(logits: Float32Array, o: number, v: number, target: number
  * import { Rng } from "@metatokens/tensor";
  * import { Gpt, gptConfig, score } from "@metatokens/model";
  * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 }), new Rng(0));
- * const { logprobs } = score(model, Int32Array.from([1, 2, 31, 3]));
+ * const { logprobs } = await score(model, Int32Array.from([1, 2, 31, 3]));
  * console.log(logprobs.length, logprobs[1]); // 3 null
  * ```
  */
-export function score(model: Gpt, tokens: Int32Array): ScoreResult {
+export async function score(model: Gpt, tokens: Int32Array): Promise<ScoreResult> {
   const t = tokens.length;
   if (t < 2) throw new RangeError(`Cannot score ${t} token(s): expected at least 2`);
   const v = model.config.vocabSize;
-  const logits = noGrad(() =>
-    scope(() => model.forward({ b: 1, t, x: tokens }).logits!.dataSync() as Float32Array)
-  );
+  const logits = await take(noGrad(() => scope(() => model.forward({ b: 1, t, x: tokens }).logits!.keep())));
   const logprobs: (number | null)[] = [];
   let sum = 0, n = 0;
   for (let i = 0; i + 1 < t; i++) {
@@ -123,78 +128,87 @@ function sample(logits: Float32Array, o: GenerateOptions, banned: number): numbe
   return pool[pool.length - 1];
 }
 
-/** One token through the model at `position`, attending over the cache (which it extends). */
-function decodeStep(
+/**
+ * One token through the model at `position`, attending over the cache (which
+ * it extends). Each layer's q|k|v is read back for the host-side attention
+ * over the cache, so the graph is cut into per-layer pieces with the
+ * residual stream kept between them.
+ */
+async function decodeStep(
   model: Gpt,
   token: number,
   position: number,
   cache: KvCache,
   noise?: { std: number; rng: Rng },
-): Float32Array {
+): Promise<Float32Array> {
   const { config, backend } = model;
   const C = config.nEmbd, nh = config.nHead, hs = C / nh;
-  return noGrad(() =>
-    scope(() => {
-      let x = embedding(
-        model.param("transformer.wte.weight"),
-        tensor([token], [1, 1], { dtype: "i32", backend }),
+  const run = (fn: () => Tensor): Tensor => noGrad(() => scope(() => fn().keep()));
+  let x = run(() => {
+    const x = embedding(
+      model.param("transformer.wte.weight"),
+      tensor([token], [1, 1], { dtype: "i32", backend }),
+    );
+    // The decoded token is never a meta token, so only the position-noise ablation applies here.
+    if (config.posEncoding !== "ape") return x;
+    let pe = embedding(
+      model.param("transformer.wpe.weight"),
+      tensor([position], [1, 1], { dtype: "i32", backend }),
+    );
+    if (noise) {
+      pe = add(pe, tensor(noise.rng.fillNormal(new Float32Array(C), 0, noise.std), [1, 1, C], { backend }));
+    }
+    return add(x, pe);
+  });
+  const at = noise && config.posEncoding === "rope" ? position + noise.std * noise.rng.normal() : position;
+  const L = position + 1;
+  for (let i = 0; i < config.nLayer; i++) {
+    const h = `transformer.h.${i}`;
+    const row = await take(run(() => {
+      const qkv = model.linear(model.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
+      if (config.posEncoding !== "rope") return qkv;
+      const rope = ropeTables(
+        [at],
+        { headSize: hs, theta: config.ropeTheta, yarn: config.yarn ?? undefined },
+        backend,
       );
-      // The decoded token is never a meta token, so only the position-noise ablation applies here.
-      if (config.posEncoding === "ape") {
-        const row = tensor([position], [1, 1], { dtype: "i32", backend });
-        let pe = embedding(model.param("transformer.wpe.weight"), row);
-        if (noise) {
-          pe = add(
-            pe,
-            tensor(noise.rng.fillNormal(new Float32Array(C), 0, noise.std), [1, 1, C], { backend }),
-          );
-        }
-        x = add(x, pe);
+      return applyRope(qkv, rope, nh);
+    }));
+    cache.k[i].set(row.subarray(C, 2 * C), position * C);
+    cache.v[i].set(row.subarray(2 * C, 3 * C), position * C);
+    // softmax(q·kᵀ/√HS)·v over the cache, per head (one query: plain loops).
+    const y = new Float32Array(C), s = new Float64Array(L);
+    for (let hd = 0; hd < nh; hd++) {
+      let max = -Infinity;
+      for (let j = 0; j < L; j++) {
+        let dot = 0;
+        for (let d = 0; d < hs; d++) dot += row[hd * hs + d] * cache.k[i][j * C + hd * hs + d];
+        s[j] = dot / Math.sqrt(hs);
+        max = Math.max(max, s[j]);
       }
-      const at = noise && config.posEncoding === "rope"
-        ? position + noise.std * noise.rng.normal()
-        : position;
-      const rope = config.posEncoding === "rope"
-        ? ropeTables([at], { headSize: hs, theta: config.ropeTheta, yarn: config.yarn ?? undefined }, backend)
-        : null;
-      const L = position + 1;
-      for (let i = 0; i < config.nLayer; i++) {
-        const h = `transformer.h.${i}`;
-        let qkv = model.linear(model.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
-        if (rope) qkv = applyRope(qkv, rope, nh);
-        const row = qkv.dataSync();
-        cache.k[i].set(row.subarray(C, 2 * C), position * C);
-        cache.v[i].set(row.subarray(2 * C, 3 * C), position * C);
-        // softmax(q·kᵀ/√HS)·v over the cache, per head (one query: plain loops).
-        const y = new Float32Array(C), s = new Float64Array(L);
-        for (let hd = 0; hd < nh; hd++) {
-          let max = -Infinity;
-          for (let j = 0; j < L; j++) {
-            let dot = 0;
-            for (let d = 0; d < hs; d++) dot += row[hd * hs + d] * cache.k[i][j * C + hd * hs + d];
-            s[j] = dot / Math.sqrt(hs);
-            max = Math.max(max, s[j]);
-          }
-          let sum = 0;
-          for (let j = 0; j < L; j++) sum += s[j] = Math.exp(s[j] - max);
-          for (let j = 0; j < L; j++) {
-            const p = s[j] / sum;
-            for (let d = 0; d < hs; d++) y[hd * hs + d] += p * cache.v[i][j * C + hd * hs + d];
-          }
-        }
-        x = add(x, model.linear(tensor(y, [1, 1, C], { backend }), `${h}.attn.c_proj`));
-        // A non-meta token gets no meta-attention, only its output bias.
-        const metaBias = model.params.get(`${h}.meta_attn.c_proj.bias`);
-        if (config.metaAttention && metaBias) x = add(x, metaBias);
-        x = add(x, model.mlp(x, i));
+      let sum = 0;
+      for (let j = 0; j < L; j++) sum += s[j] = Math.exp(s[j] - max);
+      for (let j = 0; j < L; j++) {
+        const p = s[j] / sum;
+        for (let d = 0; d < hs; d++) y[hd * hs + d] += p * cache.v[i][j * C + hd * hs + d];
       }
-      cache.length = L;
-      return matmul(model.layerNorm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), {
-        transB: true,
-      })
-        .dataSync() as Float32Array;
-    })
+    }
+    const next = run(() => {
+      let z = add(x, model.linear(tensor(y, [1, 1, C], { backend }), `${h}.attn.c_proj`));
+      // A non-meta token gets no meta-attention, only its output bias.
+      const metaBias = model.params.get(`${h}.meta_attn.c_proj.bias`);
+      if (config.metaAttention && metaBias) z = add(z, metaBias);
+      return add(z, model.mlp(z, i));
+    });
+    x.dispose();
+    x = next;
+  }
+  cache.length = L;
+  const logits = run(() =>
+    matmul(model.layerNorm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), { transB: true })
   );
+  x.dispose();
+  return await take(logits);
 }
 
 /**
@@ -206,11 +220,15 @@ function decodeStep(
  * import { Rng } from "@metatokens/tensor";
  * import { generate, Gpt, gptConfig } from "@metatokens/model";
  * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 16, vocabSize: 32, metaTokenId: 31 }), new Rng(0));
- * const { tokens } = generate(model, Int32Array.from([1, 31, 2]), { maxNewTokens: 4, temperature: 0 });
+ * const { tokens } = await generate(model, Int32Array.from([1, 31, 2]), { maxNewTokens: 4, temperature: 0 });
  * console.log(tokens.length, tokens.includes(31)); // 4 false
  * ```
  */
-export function generate(model: Gpt, prompt: Int32Array, options: GenerateOptions): GenerateResult {
+export async function generate(
+  model: Gpt,
+  prompt: Int32Array,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const { config } = model;
   const total = prompt.length + options.maxNewTokens;
   if (prompt.length === 0) throw new RangeError("Cannot generate from an empty prompt");
@@ -233,19 +251,30 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
   const banned = options.allowMeta ? -1 : config.metaTokenId;
   // The whole sequence through the full model (meta-attention included), refilling the cache:
   // the prefill, and the step after a sampled meta token (the cache holds no meta-attention).
-  const v = config.vocabSize;
-  const fullForward = (seq: Int32Array): Float32Array =>
-    noGrad(() =>
-      scope(() => {
-        const all = model.forward({ b: 1, t: seq.length, x: seq }, {
-          cache,
+  const fullForward = async (seq: Int32Array): Promise<Float32Array> => {
+    const trace = { qkv: [] as Tensor[] };
+    const logits = noGrad(() =>
+      scope(() =>
+        model.forward({ b: 1, t: seq.length, x: seq }, {
+          trace,
           ablation: options.ablation,
           rng: options.rng,
-        }).logits!.dataSync();
-        return all.slice((seq.length - 1) * v, seq.length * v) as Float32Array;
-      })
+          logitRows: 1,
+        }).logits!.keep()
+      )
     );
-  const logits = fullForward(prompt);
+    // Refill the cache from every layer's q|k|v (T, 3C): keys and values of every position.
+    for (const [i, qkv] of trace.qkv.entries()) {
+      const rows = await take(qkv);
+      for (let t = 0; t < seq.length; t++) {
+        cache.k[i].set(rows.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
+        cache.v[i].set(rows.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
+      }
+    }
+    cache.length = seq.length;
+    return await take(logits);
+  };
+  const logits = await fullForward(prompt);
   const out = new Int32Array(options.maxNewTokens);
   let next = sample(logits, options, banned);
   const ttftMs = performance.now() - start;
@@ -256,10 +285,10 @@ export function generate(model: Gpt, prompt: Int32Array, options: GenerateOption
     if (i + 1 === options.maxNewTokens) break;
     let logits: Float32Array;
     if (next === config.metaTokenId && config.metaAttention) {
-      logits = fullForward(Int32Array.from([...prompt, ...out.subarray(0, i + 1)]));
+      logits = await fullForward(Int32Array.from([...prompt, ...out.subarray(0, i + 1)]));
     } else {
       const std = options.ablation?.posNoise ?? 0;
-      logits = decodeStep(
+      logits = await decodeStep(
         model,
         next,
         prompt.length + i,

@@ -32,34 +32,43 @@ function naiveGreedy(model: Gpt, prompt: number[], n: number): number[] {
 
 for (const backend of [refBackend(), wasmBackend({ threads: 1 })]) {
   for (const pos of ["ape", "rope", "none"]) {
-    Deno.test(`KV-cache decoding equals full recomputation (${pos}, ${backend.name}), with a meta token in the prompt`, () => {
+    Deno.test(`KV-cache decoding equals full recomputation (${pos}, ${backend.name}), with a meta token in the prompt`, async () => {
       const model = new Gpt(micro(pos), new Rng(4), backend);
       // Sharpen the distribution so greedy choices are not near-ties.
       const w = model.param("transformer.wte.weight");
       backend.write(w.storage, (w.dataSync() as Float32Array).map((x) => x * 40));
       const prompt = [5, 39, 7, 8, 39, 2];
-      const { tokens } = generate(model, Int32Array.from(prompt), { maxNewTokens: 10, temperature: 0 });
+      const { tokens } = await generate(model, Int32Array.from(prompt), { maxNewTokens: 10, temperature: 0 });
       assert.deepEqual([...tokens], naiveGreedy(model, prompt, 10));
     });
   }
 }
 
-Deno.test("sampling never produces the meta token, is seeded, and top-k restricts the choice", () => {
+Deno.test("sampling never produces the meta token, is seeded, and top-k restricts the choice", async () => {
   const model = new Gpt(micro("rope"), new Rng(4), refBackend());
-  const a = generate(model, Int32Array.from([1, 2]), { maxNewTokens: 20, temperature: 1.5, rng: new Rng(1) });
-  const b = generate(model, Int32Array.from([1, 2]), { maxNewTokens: 20, temperature: 1.5, rng: new Rng(1) });
+  const a = await generate(model, Int32Array.from([1, 2]), {
+    maxNewTokens: 20,
+    temperature: 1.5,
+    rng: new Rng(1),
+  });
+  const b = await generate(model, Int32Array.from([1, 2]), {
+    maxNewTokens: 20,
+    temperature: 1.5,
+    rng: new Rng(1),
+  });
   assert.deepEqual(a.tokens, b.tokens);
   assert.ok(!a.tokens.includes(39));
-  const greedy = generate(model, Int32Array.from([1, 2]), { maxNewTokens: 1, temperature: 0 }).tokens[0];
+  const greedy =
+    (await generate(model, Int32Array.from([1, 2]), { maxNewTokens: 1, temperature: 0 })).tokens[0];
   const top1 =
-    generate(model, Int32Array.from([1, 2]), { maxNewTokens: 1, topK: 1, rng: new Rng(3) }).tokens[0];
+    (await generate(model, Int32Array.from([1, 2]), { maxNewTokens: 1, topK: 1, rng: new Rng(3) })).tokens[0];
   assert.equal(top1, greedy);
-  assert.throws(() => generate(model, Int32Array.from([1]), { maxNewTokens: 2 }), /without an rng/);
+  await assert.rejects(() => generate(model, Int32Array.from([1]), { maxNewTokens: 2 }), /without an rng/);
 });
 
-Deno.test("score gives log p(next) per position, null at meta targets, and the mean loss", () => {
+Deno.test("score gives log p(next) per position, null at meta targets, and the mean loss", async () => {
   const model = new Gpt(micro("ape"), new Rng(4), refBackend());
-  const r = score(model, Int32Array.from([3, 4, 39, 5, 6]));
+  const r = await score(model, Int32Array.from([3, 4, 39, 5, 6]));
   assert.equal(r.logprobs.length, 4);
   assert.equal(r.logprobs[1], null);
   const kept = r.logprobs.filter((x): x is number => x !== null);
@@ -73,7 +82,7 @@ Deno.test("score gives log p(next) per position, null at meta targets, and the m
   assert.ok(Math.abs(loss - r.loss) < 1e-5, `${loss} vs ${r.loss}`);
 });
 
-Deno.test("with allowMeta, a generated meta token goes through meta-attention (full recompute), as without a cache", () => {
+Deno.test("with allowMeta, a generated meta token goes through meta-attention (full recompute), as without a cache", async () => {
   const backend = refBackend();
   const model = new Gpt(micro("rope"), new Rng(4), backend);
   // Make the meta token the likeliest continuation so the recompute path runs.
@@ -84,7 +93,7 @@ Deno.test("with allowMeta, a generated meta token goes through meta-attention (f
   const lnf = model.param("transformer.ln_f.bias");
   backend.write(lnf.storage, new Float32Array(16).fill(0));
   const prompt = [5, 7, 8, 2];
-  const { tokens } = generate(model, Int32Array.from(prompt), {
+  const { tokens } = await generate(model, Int32Array.from(prompt), {
     maxNewTokens: 8,
     temperature: 0,
     allowMeta: true,

@@ -34,6 +34,7 @@ import {
   apeEncoding,
   applyRope,
   causalAttention,
+  gatherRows,
   metaAttention,
   type MetaPositions,
   metaPositions,
@@ -80,16 +81,32 @@ export interface KvCache {
   length: number;
 }
 
+/**
+ * What {@linkcode Gpt.hidden} records when asked: the arrays present are
+ * filled (analysis; the KV-cache prefill of generation). Every tensor is kept
+ * out of enclosing scopes: the caller disposes them.
+ */
+export interface GptTrace {
+  /** The residual stream (B, T, C): entering block 0, then after each block (nLayer + 1 entries). */
+  residual?: Tensor[];
+  /** Per layer: the causal attention's q|k|v (B, T, 3C), after RoPE when the model uses it. */
+  qkv?: Tensor[];
+  /** Per layer of a meta model: meta-attention's q|k|v for every position (B, T, 3C), after RoPE. */
+  metaQkv?: Tensor[];
+}
+
 /** Options of {@linkcode Gpt.forward}. */
 export interface ForwardOptions {
-  /** Fill this cache with the keys and values of batch row 0 (prefill before decoding). */
-  cache?: KvCache;
   /** Apply dropout (needs `rng` when the config's dropout is non-zero). */
   training?: boolean;
   /** Generator for dropout and position noise. */
   rng?: Rng;
   /** Ablations. */
   ablation?: Ablation;
+  /** Compute logits for the last `logitRows` positions of each row only: (B, logitRows, V). */
+  logitRows?: number;
+  /** Record the residual stream and attention inputs of every layer into this trace. */
+  trace?: GptTrace;
 }
 
 /** What {@linkcode Gpt.forward} returns. */
@@ -275,21 +292,23 @@ export class Gpt {
       }, backend);
     }
     x = drop(x);
+    const trace = options.trace;
+    trace?.residual?.push(x.keep());
     for (let i = 0; i < config.nLayer; i++) {
       const h = `transformer.h.${i}`;
       let qkv = this.linear(this.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (B, T, 3C)
       if (rope) qkv = applyRope(qkv, rope, nh);
-      if (options.cache) {
-        const rows = qkv.dataSync();
-        for (let t = 0; t < T; t++) {
-          options.cache.k[i].set(rows.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
-          options.cache.v[i].set(rows.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
-        }
-        options.cache.length = T;
-      }
+      trace?.qkv?.push(qkv.keep());
       x = add(x, drop(this.linear(causalAttention(qkv, nh), `${h}.attn.c_proj`)));
       if (config.metaAttention) {
         const p = (n: string): Tensor | null => this.params.get(`${h}.meta_attn.${n}`) ?? null;
+        if (trace?.metaQkv) {
+          // The dense q|k|v the sparse kernel computes for meta rows only (for attention maps).
+          const bias = p("c_attn.bias") ?? undefined;
+          let mqkv = matmul(this.layerNorm(x, `${h}.ln_meta`), p("c_attn.weight")!, { transB: true, bias });
+          if (rope) mqkv = applyRope(mqkv, rope, nh);
+          trace.metaQkv.push(mqkv.keep());
+        }
         x = add(
           x,
           metaAttention(this.layerNorm(x, `${h}.ln_meta`), meta, {
@@ -301,6 +320,7 @@ export class Gpt {
         );
       }
       x = add(x, drop(this.mlp(x, i)));
+      trace?.residual?.push(x.keep());
     }
     return this.layerNorm(x, "transformer.ln_f");
   }
@@ -317,9 +337,25 @@ export class Gpt {
       if (batch.y.length !== B * T) {
         throw new RangeError(`Cannot use ${batch.y.length} targets for a batch of [${B}, ${T}]`);
       }
-      const targets = tensor(batch.y, [B * T], { dtype: "i32", backend: this.backend });
-      return { loss: lmHeadLoss(reshape(x, [B * T, this.config.nEmbd]), wte, targets) };
+      return { loss: lmHeadLoss(reshape(x, [B * T, this.config.nEmbd]), wte, batch.y) };
     }
-    return { logits: matmul(x, wte, { transB: true }) };
+    const rows = options.logitRows ?? T;
+    if (!Number.isInteger(rows) || rows < 1 || rows > T) {
+      throw new RangeError(`Cannot compute logits for the last ${rows} positions of ${T}: expected 1 … ${T}`);
+    }
+    if (rows === T) return { logits: matmul(x, wte, { transB: true }) };
+    // Only the rows asked for go through the (V × C) head: prefill and answer scoring need few.
+    const index = Int32Array.from(
+      { length: B * rows },
+      (_, i) => Math.floor(i / rows) * T + T - rows + (i % rows),
+    );
+    const picked = gatherRows(
+      reshape(x, [B * T, this.config.nEmbd]),
+      tensor(index, [B * rows], {
+        dtype: "i32",
+        backend: this.backend,
+      }),
+    );
+    return { logits: reshape(matmul(picked, wte, { transB: true }), [B, rows, this.config.vocabSize]) };
   }
 }

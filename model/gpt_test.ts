@@ -27,7 +27,7 @@ function grads(backend: Backend, fused: boolean): Float32Array[] {
   const ids = Int32Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? -1 : (i * 13) % 37));
   const targets = tensor(ids, [300], { dtype: "i32", backend });
   const loss = scope(() => {
-    const l = fused ? lmHeadLoss(x, wte, targets) : crossEntropy(matmul(x, wte, { transB: true }), targets);
+    const l = fused ? lmHeadLoss(x, wte, ids) : crossEntropy(matmul(x, wte, { transB: true }), targets);
     backward(l);
     return l;
   });
@@ -120,4 +120,36 @@ Deno.test("an APE model refuses sequences longer than its block size", () => {
 Deno.test("logits without targets have shape (B, T, V)", () => {
   const model = new Gpt(micro({ posEncoding: "none" }), new Rng(1), ref);
   assert.deepEqual(model.forward({ b: 1, t: 5, x: new Int32Array(5) }).logits!.shape, [1, 5, 40]);
+});
+
+Deno.test("logitRows gives the last rows of the full logits; a trace records every layer", () => {
+  const config = gptConfig({ nLayer: 2, nHead: 2, nEmbd: 16, vocabSize: 64, blockSize: 16, metaTokenId: 63 });
+  const model = new Gpt(config, new Rng(5), ref);
+  const x = Int32Array.from({ length: 2 * 9 }, (_, i) => (i % 5 === 4 ? 63 : (i * 7) % 60));
+  const batch = { b: 2, t: 9, x };
+  noGrad(() =>
+    scope(() => {
+      const full = model.forward(batch).logits!.dataSync();
+      const last = model.forward(batch, { logitRows: 3 }).logits!;
+      assert.deepEqual(last.shape, [2, 3, 64]);
+      const got = last.dataSync();
+      for (let b = 0; b < 2; b++) {
+        for (let r = 0; r < 3; r++) {
+          for (let v = 0; v < 64; v++) {
+            const want = full[(b * 9 + 6 + r) * 64 + v], have = got[(b * 3 + r) * 64 + v];
+            assert.ok(Math.abs(want - have) < 1e-5, `row ${b},${r} id ${v}: ${have} ≠ ${want}`);
+          }
+        }
+      }
+      assert.throws(() => model.forward(batch, { logitRows: 10 }), /last 10 positions of 9/);
+    })
+  );
+  const trace = { residual: [] as Tensor[], qkv: [] as Tensor[], metaQkv: [] as Tensor[] };
+  noGrad(() => scope(() => model.hidden(batch, { trace })));
+  assert.equal(trace.residual.length, 3);
+  assert.equal(trace.qkv.length, 2);
+  assert.equal(trace.metaQkv.length, 2);
+  assert.deepEqual(trace.qkv[0].shape, [2, 9, 48]);
+  assert.ok(trace.residual.every((t) => !t.disposed), "traced tensors outlive the scope");
+  for (const t of [...trace.residual, ...trace.qkv, ...trace.metaQkv]) t.dispose();
 });

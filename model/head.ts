@@ -28,16 +28,21 @@ import {
 /** Rows per chunk: (256 × 50304) logits = 51 MB of scratch. */
 const CHUNK = 256;
 
-/** The fused head op: inputs `[x (N, C), wte (V, C), targets (N) i32]` → scalar loss. */
-export const lmHeadLossOp: OpDef<null> = defineOp<null>({
+/** Attributes of the fused head: the host targets (N), −1 where ignored. */
+export interface LmHeadAttrs {
+  /** (N) target ids. They stay on the host: the op picks the kept rows without a readback. */
+  targets: Int32Array;
+}
+
+/** The fused head op: inputs `[x (N, C), wte (V, C)]`, host targets → scalar loss. */
+export const lmHeadLossOp: OpDef<LmHeadAttrs> = defineOp<LmHeadAttrs>({
   name: "model.lmHeadLoss",
-  forward([x, wte, targets]) {
+  forward([x, wte], { targets: host }) {
     const backend = x.backend;
     const k = backend.kernels;
     const [n, c] = x.shape, v = wte.shape[0];
     // Rows whose target is ignored (−1: the token before a meta token) cost nothing: gather the
     // others into a compact block first (10% of the head's work in meta pre-training).
-    const host = targets.dataSync();
     const keep: number[] = [];
     for (let i = 0; i < n; i++) if (host[i] !== -1) keep.push(i);
     const count = keep.length;
@@ -56,7 +61,7 @@ export const lmHeadLossOp: OpDef<null> = defineOp<null>({
     const dlogits = dx || dw ? empty([rows, v], "f32", { backend }) : null;
     const lse = empty([rows], "f32", { backend });
     const chunkLoss = empty([1], "f32", { backend }), chunkScale = empty([1], "f32", { backend });
-    let total = 0;
+    k.fill(out.storage, 0, 1);
     for (let r0 = 0; r0 < count; r0 += CHUNK) {
       const r = Math.min(CHUNK, count - r0);
       const xs = backend.slice(xc.storage, r0 * c, r * c);
@@ -71,7 +76,7 @@ export const lmHeadLossOp: OpDef<null> = defineOp<null>({
         accumulate: false,
       });
       k.crossEntropyForward(chunkLoss.storage, lse.storage, logits.storage, ts, r, v);
-      total += chunkLoss.item() * r;
+      k.axpy(out.storage, chunkLoss.storage, r / count, 1); // loss += (r / count) · chunk mean, on device
       if (!dlogits) continue;
       // The kernel averages over the chunk's r rows; scale so the mean is over all kept rows.
       backend.write(chunkScale.storage, new Float32Array([r / count]));
@@ -103,7 +108,6 @@ export const lmHeadLossOp: OpDef<null> = defineOp<null>({
     // Scatter the compact row gradients back; ignored rows keep a zero gradient.
     if (dx && dxc) k.embeddingBackward(dx.storage, dxc.storage, rowIds.storage, count, c);
     for (const t of [rowIds, kept, xc, dxc, logits, dlogits, lse, chunkLoss, chunkScale]) t?.dispose();
-    backend.write(out.storage, new Float32Array([total / count]));
     return { out, saved: [dx, dw].filter((t): t is Tensor => t !== null) };
   },
   backward({ grads: [dx, dw], dout, inputs: [x, wte], saved }) {
@@ -122,7 +126,7 @@ export const lmHeadLossOp: OpDef<null> = defineOp<null>({
 
 /**
  * Mean cross-entropy of `x · wteᵀ` against `targets` (−1 ignored), fused.
- * x (N, C), wte (V, C), targets (N) i32.
+ * x (N, C), wte (V, C), targets (N) host ids.
  *
  * @example
  * ```ts
@@ -130,22 +134,20 @@ export const lmHeadLossOp: OpDef<null> = defineOp<null>({
  * import { lmHeadLoss } from "@metatokens/model";
  * const x = tensor([1, 0, 0, 1], [2, 2]);
  * const wte = tensor([0, 0, 0, 0, 0, 0], [3, 2]);
- * console.log(lmHeadLoss(x, wte, tensor([2, -1], [2], { dtype: "i32" })).item()); // ≈ ln 3 = 1.0986
+ * console.log(lmHeadLoss(x, wte, Int32Array.from([2, -1])).item()); // ≈ ln 3 = 1.0986
  * ```
  */
-export function lmHeadLoss(x: Tensor, wte: Tensor, targets: Tensor): Tensor {
+export function lmHeadLoss(x: Tensor, wte: Tensor, targets: Int32Array): Tensor {
   const [n, c] = x.shape;
-  if (x.rank !== 2 || wte.rank !== 2 || wte.shape[1] !== c || targets.rank !== 1 || targets.shape[0] !== n) {
+  if (x.rank !== 2 || wte.rank !== 2 || wte.shape[1] !== c || targets.length !== n) {
     throw new RangeError(
-      `Cannot apply the head to x ${formatShape(x.shape)}, wte ${formatShape(wte.shape)} and targets ${
-        formatShape(targets.shape)
-      }: expected [N, C], [V, C], [N]`,
+      `Cannot apply the head to x ${formatShape(x.shape)}, wte ${
+        formatShape(wte.shape)
+      } and ${targets.length} ` +
+        `targets: expected [N, C], [V, C], N`,
     );
   }
-  if (targets.dtype !== "i32") {
-    throw new TypeError(`Cannot use targets of dtype ${targets.dtype}: expected i32`);
-  }
-  const t = targets.dataSync();
+  const t = targets;
   for (let i = 0; i < t.length; i++) {
     if (t[i] !== -1 && (t[i] < 0 || t[i] >= wte.shape[0])) {
       throw new RangeError(
@@ -153,5 +155,5 @@ export function lmHeadLoss(x: Tensor, wte: Tensor, targets: Tensor): Tensor {
       );
     }
   }
-  return apply(lmHeadLossOp, [x, wte, targets], null);
+  return apply(lmHeadLossOp, [x, wte], { targets });
 }

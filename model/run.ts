@@ -70,13 +70,13 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
   const valLosses: [number, number][] = [];
   const evaluate = async (): Promise<void> => {
     if (!trainer.val) return;
-    const loss = trainer.evaluate();
+    const loss = await trainer.evaluate();
     valLosses.push([trainer.stepCount, loss]);
     await log({ type: "eval", step: trainer.stepCount, val_loss: loss });
     options.onEval?.(trainer.stepCount, loss);
   };
   const save = async (): Promise<void> => {
-    const ckpt = trainer.checkpoint();
+    const ckpt = await trainer.checkpoint();
     ckpt.trainerState = { ...ckpt.trainerState, ...options.extraState };
     await saveCheckpoint(checkpoint, ckpt);
     await log({ type: "checkpoint", step: trainer.stepCount, dir: checkpoint });
@@ -87,7 +87,7 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
   const started = performance.now(), startStep = trainer.stepCount;
   let tokens = 0;
   while (trainer.stepCount < steps) {
-    const info = trainer.step();
+    const info = await trainer.step();
     tokens += info.tokens;
     const seconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokens / seconds;

@@ -150,6 +150,13 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** Reads a one-element tensor back and frees it. */
+async function scalar(t: Tensor): Promise<number> {
+  const value = (await t.data())[0];
+  t.dispose();
+  return value;
+}
+
 /**
  * Runs optimizer steps on a {@linkcode Gpt}.
  *
@@ -162,7 +169,7 @@ export class NonFiniteLossError extends Error {
  * const x = Int32Array.from({ length: 16 }, (_, i) => i % 30);
  * const source = { next: () => ({ b: 2, t: 8, x, y: x.map((v) => (v + 1) % 30) }), state: () => null, restore: () => {} };
  * const trainer = new Trainer(model, source, null, { ...PAPER_TRAIN_OPTIONS, steps: 5, gradAccum: 1, warmup: 0, lr: 1e-2 });
- * for (let i = 0; i < 5; i++) console.log(trainer.step().loss);
+ * for (let i = 0; i < 5; i++) console.log((await trainer.step()).loss);
  * ```
  */
 export class Trainer {
@@ -220,19 +227,24 @@ export class Trainer {
     return this.#bestValLoss;
   }
 
-  /** One optimizer step over `gradAccum` micro-batches. */
-  step(): StepInfo {
+  /**
+   * One optimizer step over `gradAccum` micro-batches. Asynchronous because
+   * the loss and the gradient norm are read back from the device (at once
+   * on CPU backends; after the GPU finishes on `webgpu`).
+   */
+  async step(): Promise<StepInfo> {
     const { model, options } = this;
     const lr = learningRate(this.#step, options);
     let lossSum = 0, tokens = 0;
     for (let micro = 0; micro < options.gradAccum; micro++) {
       const batch = this.train.next();
-      const loss = scope(() => {
+      const l = scope(() => {
         const l = model.forward(batch, { training: true, rng: this.rng }).loss!;
         // Each micro-batch contributes 1/gradAccum of the step's mean loss gradient.
         backward(l, tensor([1 / options.gradAccum], [], { backend: model.backend }));
-        return l.item();
+        return l.keep();
       });
+      const loss = await scalar(l);
       if (!Number.isFinite(loss)) {
         this.optimizer.zeroGrad();
         throw new NonFiniteLossError(this.#step + 1, loss);
@@ -244,13 +256,10 @@ export class Trainer {
     let gradNorm: number;
     if (options.gradClip > 0) {
       const { sumSquares, scale } = clipGradNorm(params, options.gradClip);
-      gradNorm = Math.sqrt(sumSquares.item());
-      sumSquares.dispose();
       scale.dispose();
+      gradNorm = Math.sqrt(await scalar(sumSquares));
     } else {
-      const sumSquares = gradSumSquares(params);
-      gradNorm = Math.sqrt(sumSquares.item());
-      sumSquares.dispose();
+      gradNorm = Math.sqrt(await scalar(gradSumSquares(params)));
     }
     if (!Number.isFinite(gradNorm)) {
       this.optimizer.zeroGrad();
@@ -264,12 +273,12 @@ export class Trainer {
   }
 
   /** Mean loss over `evalBatches` validation batches (no gradients, no dropout). */
-  evaluate(): number {
+  async evaluate(): Promise<number> {
     if (!this.val) throw new Error("Cannot evaluate without a validation batch source");
     let sum = 0;
     for (let i = 0; i < this.options.evalBatches; i++) {
       const batch = this.val.next();
-      sum += noGrad(() => scope(() => this.model.forward(batch).loss!.item()));
+      sum += await scalar(noGrad(() => scope(() => this.model.forward(batch).loss!.keep())));
     }
     const loss = sum / this.options.evalBatches;
     if (this.#bestValLoss === null || loss < this.#bestValLoss) this.#bestValLoss = loss;
@@ -290,18 +299,18 @@ export class Trainer {
   }
 
   /** Everything a checkpoint holds: config, weights, AdamW moments, trainer state. */
-  checkpoint(): Checkpoint {
+  async checkpoint(): Promise<Checkpoint> {
     const model: StateDict = {};
     const m: StateDict = {}, v: StateDict = {};
     const moments = this.optimizer.state();
     const ordered = decayGroups(this.model).flat();
     for (const [name, p] of this.model.params) {
-      model[name] = { shape: [...p.shape], data: p.dataSync() as Float32Array };
+      model[name] = { shape: [...p.shape], data: await p.data() as Float32Array };
     }
-    ordered.forEach(([name, p], i) => {
-      m[name] = { shape: [...p.shape], data: moments.m[i].dataSync() as Float32Array };
-      v[name] = { shape: [...p.shape], data: moments.v[i].dataSync() as Float32Array };
-    });
+    for (const [i, [name, p]] of ordered.entries()) {
+      m[name] = { shape: [...p.shape], data: await moments.m[i].data() as Float32Array };
+      v[name] = { shape: [...p.shape], data: await moments.v[i].data() as Float32Array };
+    }
     return {
       config: { ...this.model.config },
       model,
@@ -402,7 +411,7 @@ export function loadWeights(model: Gpt, state: StateDict, options: { partial?: b
  * import { Gpt, gptConfig, modelFromCheckpoint, PAPER_TRAIN_OPTIONS, Trainer } from "@metatokens/model";
  * const config = gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 });
  * const source = { next: () => ({ b: 1, t: 2, x: new Int32Array(2) }), state: () => null, restore: () => {} };
- * const ckpt = new Trainer(new Gpt(config, new Rng(0)), source, null, PAPER_TRAIN_OPTIONS).checkpoint();
+ * const ckpt = await new Trainer(new Gpt(config, new Rng(0)), source, null, PAPER_TRAIN_OPTIONS).checkpoint();
  * console.log(modelFromCheckpoint(ckpt).parameterCount());
  * ```
  */

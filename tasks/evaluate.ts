@@ -15,9 +15,9 @@ import { type BinScore, METRIC_LABELS, scoreByLengthBin, type ScoredExample } fr
 /** What evaluation needs from a model. */
 export interface Predictor {
   /** The greedy continuation of `prompt`, `maxTokens` tokens long (stopping at the answer's end). */
-  complete(prompt: Int32Array, maxTokens: number): Int32Array;
+  complete(prompt: Int32Array, maxTokens: number): Promise<Int32Array>;
   /** The argmax token at each answer position, reading the true answer so far (teacher forcing). */
-  teacherForced(prompt: Int32Array, answer: Int32Array): Int32Array;
+  teacherForced(prompt: Int32Array, answer: Int32Array): Promise<Int32Array>;
 }
 
 /** Per-bin scores and the scored examples. */
@@ -35,21 +35,28 @@ export interface TaskEvaluation {
  * ```ts
  * import { evaluateTask, generateDataset } from "@metatokens/tasks";
  * const examples = generateDataset("parity", 1, 4, 0);
- * const wrong = { complete: (_p: Int32Array, n: number) => new Int32Array(n), teacherForced: (_p: Int32Array, a: Int32Array) => a.map(() => 0) };
- * console.log(evaluateTask(wrong, examples).bins[0].sequenceAccuracy); // 0
+ * const wrong = {
+ *   complete: (_p: Int32Array, n: number) => Promise.resolve(new Int32Array(n)),
+ *   teacherForced: (_p: Int32Array, a: Int32Array) => Promise.resolve(a.map(() => 0)),
+ * };
+ * console.log((await evaluateTask(wrong, examples)).bins[0].sequenceAccuracy); // 0
  * ```
  */
-export function evaluateTask(predictor: Predictor, examples: readonly TaskExample[]): TaskEvaluation {
-  const records: ScoredExample[] = examples.map((example) => {
+export async function evaluateTask(
+  predictor: Predictor,
+  examples: readonly TaskExample[],
+): Promise<TaskEvaluation> {
+  const records: ScoredExample[] = [];
+  for (const example of examples) {
     const { prompt, answer } = encodeExample(example);
-    return {
+    records.push({
       promptTokens: prompt.length,
       answer: example.answer,
-      predicted: decode(predictor.complete(prompt, answer.length)),
-      predictedTokens: predictor.teacherForced(prompt, answer),
+      predicted: decode(await predictor.complete(prompt, answer.length)),
+      predictedTokens: await predictor.teacherForced(prompt, answer),
       answerTokens: answer,
-    };
-  });
+    });
+  }
   return { bins: scoreByLengthBin(records), records };
 }
 
