@@ -6,9 +6,15 @@
  * FLOP count (stated, as the issue asks): forward = 4·B·NH·T²·HS / 2 (q·kᵀ and
  * p·v, causal half), backward = 2.5 × forward; GFLOP/s = (fwd + bwd) / time.
  *
+ * With `--device webgpu` (or `auto` on a hardware adapter) it measures the
+ * `webgpu` backend only, at the same shapes, against the GPU's own
+ * 1024×768×768 matmul; a GPU figure is the time of back-to-back calls until
+ * the GPU is done (`backend.sync()`), per call.
+ *
  * ```sh
  * deno task bench:attention            # table
  * deno task bench:attention --json     # one JSON object per line
+ * deno task bench:attention [--threads N] [--repeat R] [--quick] [--device cpu|webgpu|auto]
  * ```
  *
  * @module
@@ -16,12 +22,14 @@
 
 import { type Backend, Rng, type Storage, wasmBackend } from "../tensor/mod.ts";
 import { attentionKernels, flatIndices, metaFlags, metaPositions } from "../attention/mod.ts";
-import { benchFlags, reporter, time } from "./_bench.ts";
+import { benchFlags, gpuDevice, reporter, timeAsync } from "./_bench.ts";
 
 const flags = benchFlags(Deno.args);
 const { threads, repeat } = flags;
 const report = reporter(flags);
-const best = (fn: () => void): number => time(fn, repeat).best;
+const gpu = await gpuDevice(flags);
+const best = async (backend: Backend, fn: () => void): Promise<number> =>
+  (await timeAsync(fn, repeat, { backend })).best;
 
 function random(backend: Backend, n: number, rng: Rng): Storage {
   const s = backend.alloc("f32", n);
@@ -29,12 +37,12 @@ function random(backend: Backend, n: number, rng: Rng): Storage {
   return s;
 }
 
-/** The 1-thread matmul figure the attention figure is compared with (1024×768×768). */
-function matmulGflops(backend: Backend): number {
+/** The 1-thread (or GPU) matmul figure the attention figure is compared with (1024×768×768). */
+async function matmulGflops(backend: Backend): Promise<number> {
   const rng = new Rng(0);
   const [m, k, n] = [1024, 768, 768];
   const [a, b, c] = [random(backend, m * k, rng), random(backend, k * n, rng), backend.alloc("f32", m * n)];
-  const t = best(() =>
+  const t = await best(backend, () =>
     backend.kernels.gemm(c, a, b, null, {
       batch: 1,
       m,
@@ -43,9 +51,18 @@ function matmulGflops(backend: Backend): number {
       transA: false,
       transB: false,
       accumulate: false,
-    })
-  );
+    }));
   return (2 * m * n * k) / t / 1e9;
+}
+
+/** The JSON field that says where a row ran: `threads` on the CPU, `backend` on a GPU. */
+function where(backend: Backend): Record<string, string | number> {
+  return gpu ? { backend: backend.name } : { threads: backend.threads };
+}
+
+/** The same in text: `2t`, or `webgpu`. */
+function label(backend: Backend): string {
+  return gpu ? backend.name : `${backend.threads}t`;
 }
 
 interface Core {
@@ -74,10 +91,17 @@ function causalCore(
   };
 }
 
-function benchCausal(backend: Backend, b: number, nh: number, t: number, hs: number, matmul: number): void {
+async function benchCausal(
+  backend: Backend,
+  b: number,
+  nh: number,
+  t: number,
+  hs: number,
+  matmul: number,
+): Promise<void> {
   const core = causalCore(backend, b, t, nh * hs, nh, null);
   const fwdFlops = (4 * b * nh * t * t * hs) / 2;
-  const tf = best(core.fwd), tb = best(core.bwd);
+  const tf = await best(backend, core.fwd), tb = await best(backend, core.bwd);
   const gflops = (3.5 * fwdFlops) / (tf + tb) / 1e9;
   report(
     {
@@ -86,22 +110,29 @@ function benchCausal(backend: Backend, b: number, nh: number, t: number, hs: num
       nh,
       t,
       hs,
-      threads: backend.threads,
+      ...where(backend),
       gflops: +gflops.toFixed(2),
       fwd_gflops: +(fwdFlops / tf / 1e9).toFixed(2),
       bwd_gflops: +((2.5 * fwdFlops) / tb / 1e9).toFixed(2),
-      of_matmul_1t: +(gflops / matmul).toFixed(3),
+      [gpu ? "of_matmul" : "of_matmul_1t"]: +(gflops / matmul).toFixed(3),
     },
-    `causal attention (B ${b}, NH ${nh}, T ${t}, HS ${hs}) ${backend.threads}t: fwd+bwd ${
+    `causal attention (B ${b}, NH ${nh}, T ${t}, HS ${hs}) ${label(backend)}: fwd+bwd ${
       gflops.toFixed(1)
     } GFLOP/s ` +
       `(fwd ${(fwdFlops / tf / 1e9).toFixed(1)}, bwd ${((2.5 * fwdFlops) / tb / 1e9).toFixed(1)}) = ` +
-      `${((100 * gflops) / matmul).toFixed(0)}% of 1-thread matmul`,
+      `${((100 * gflops) / matmul).toFixed(0)}% of ${gpu ? "the GPU's" : "1-thread"} matmul`,
   );
 }
 
 /** Time of meta-attention's core, sparse (gather, ragged attention, scatter) or dense (masked full attention). */
-function benchMeta(backend: Backend, b: number, nh: number, t: number, hs: number, k: number): void {
+async function benchMeta(
+  backend: Backend,
+  b: number,
+  nh: number,
+  t: number,
+  hs: number,
+  k: number,
+): Promise<void> {
   const c = nh * hs;
   const rng = new Rng(2);
   const rows = Array.from({ length: b }, () => {
@@ -111,7 +142,7 @@ function benchMeta(backend: Backend, b: number, nh: number, t: number, hs: numbe
   });
   const meta = metaPositions(rows, t);
   const causal = causalCore(backend, b, t, c, nh, null);
-  const tCausal = best(() => {
+  const tCausal = await best(backend, () => {
     causal.fwd();
     causal.bwd();
   });
@@ -119,7 +150,7 @@ function benchMeta(backend: Backend, b: number, nh: number, t: number, hs: numbe
   const flagStore = backend.alloc("i32", b * t);
   backend.write(flagStore, metaFlags(meta));
   const dense = causalCore(backend, b, t, c, nh, flagStore);
-  const tDense = best(() => {
+  const tDense = await best(backend, () => {
     dense.fwd();
     dense.bwd();
   });
@@ -140,7 +171,7 @@ function benchMeta(backend: Backend, b: number, nh: number, t: number, hs: numbe
       if (len > 0) fn(s, len);
     }
   };
-  const tSparse = best(() => {
+  const tSparse = await best(backend, () => {
     kk.embeddingForward(qkv, full, index, n, 3 * c); // gather
     segments((s, len) =>
       ak.attentionForward(
@@ -171,8 +202,8 @@ function benchMeta(backend: Backend, b: number, nh: number, t: number, hs: numbe
   for (const [impl, time] of [["sparse", tSparse], ["dense", tDense]] as const) {
     const ratio = (tCausal + time) / tCausal;
     report(
-      { bench: "meta_overhead", b, nh, t, hs, k, impl, threads: backend.threads, ratio: +ratio.toFixed(4) },
-      `meta-attention core, ${impl.padEnd(6)} (B ${b}, NH ${nh}, T ${t}, k ${k}) ${backend.threads}t: ` +
+      { bench: "meta_overhead", b, nh, t, hs, k, impl, ...where(backend), ratio: +ratio.toFixed(4) },
+      `meta-attention core, ${impl.padEnd(6)} (B ${b}, NH ${nh}, T ${t}, k ${k}) ${label(backend)}: ` +
         `causal ${(tCausal * 1e3).toFixed(1)} ms + meta ${(time * 1e3).toFixed(2)} ms → ratio ${
           ratio.toFixed(3)
         }`,
@@ -180,20 +211,36 @@ function benchMeta(backend: Backend, b: number, nh: number, t: number, hs: numbe
   }
 }
 
-const one = wasmBackend({ threads: 1 });
-const all = threads > 1 ? wasmBackend({ threads }) : null;
-const matmul = matmulGflops(one);
-report(
-  { bench: "matmul", m: 1024, k: 768, n: 768, threads: 1, gflops: +matmul.toFixed(2) },
-  `matmul 1024×768×768 1t: ${matmul.toFixed(1)} GFLOP/s (the reference figure)`,
-);
 const shapes: [number, number, number, number][] = flags.quick
   ? [[2, 2, 128, 64]]
   : [[8, 4, 256, 64], [4, 12, 1024, 64]];
-for (const [b, nh, t, hs] of shapes) {
-  for (const backend of [one, all]) if (backend) benchCausal(backend, b, nh, t, hs, matmul);
-}
 const [mb, mnh, mt, mhs] = shapes.at(-1)!;
-for (const backend of [one, all]) if (backend) benchMeta(backend, mb, mnh, mt, mhs, 0.1);
-one.dispose();
-all?.dispose();
+if (gpu) {
+  const { backend, description } = gpu;
+  report(
+    { bench: "device", device: flags.device, backend: backend.name, adapter: description },
+    `metatokens attention benchmark — ${description}, best of ${repeat}`,
+  );
+  const matmul = await matmulGflops(backend);
+  report(
+    { bench: "matmul", m: 1024, k: 768, n: 768, backend: backend.name, gflops: +matmul.toFixed(2) },
+    `matmul 1024×768×768 ${backend.name}: ${matmul.toFixed(1)} GFLOP/s (the reference figure)`,
+  );
+  for (const [b, nh, t, hs] of shapes) await benchCausal(backend, b, nh, t, hs, matmul);
+  await benchMeta(backend, mb, mnh, mt, mhs, 0.1);
+  backend.dispose();
+} else {
+  const one = wasmBackend({ threads: 1 });
+  const all = threads > 1 ? wasmBackend({ threads }) : null;
+  const matmul = await matmulGflops(one);
+  report(
+    { bench: "matmul", m: 1024, k: 768, n: 768, threads: 1, gflops: +matmul.toFixed(2) },
+    `matmul 1024×768×768 1t: ${matmul.toFixed(1)} GFLOP/s (the reference figure)`,
+  );
+  for (const [b, nh, t, hs] of shapes) {
+    for (const backend of [one, all]) if (backend) await benchCausal(backend, b, nh, t, hs, matmul);
+  }
+  for (const backend of [one, all]) if (backend) await benchMeta(backend, mb, mnh, mt, mhs, 0.1);
+  one.dispose();
+  all?.dispose();
+}

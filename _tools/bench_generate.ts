@@ -4,8 +4,12 @@
  * and without meta tokens (`tiny` preset with meta-attention, random weights:
  * speed does not depend on them).
  *
+ * With `--device webgpu` (or `auto` on a hardware adapter) the model runs
+ * on the `webgpu` backend (decoding reads every token's logits back, so the
+ * figures include the GPU's round trips).
+ *
  * ```sh
- * deno task bench:generate [--json] [--threads N] [--repeat R] [--quick]
+ * deno task bench:generate [--json] [--threads N] [--repeat R] [--quick] [--device cpu|webgpu|auto]
  * ```
  *
  * @module
@@ -13,11 +17,18 @@
 
 import { Rng, wasmBackend } from "../tensor/mod.ts";
 import { generate, Gpt, gptConfig } from "../model/mod.ts";
-import { benchFlags, reporter } from "./_bench.ts";
+import { benchFlags, gpuDevice, reporter } from "./_bench.ts";
 
 const flags = benchFlags(Deno.args);
 const report = reporter(flags);
-const backend = wasmBackend({ threads: flags.threads });
+const gpu = await gpuDevice(flags);
+const backend = gpu?.backend ?? wasmBackend({ threads: flags.threads });
+if (gpu) {
+  report(
+    { bench: "device", device: flags.device, backend: backend.name, adapter: gpu.description },
+    `metatokens generation benchmark — ${gpu.description}, best of ${flags.repeat}`,
+  );
+}
 const config = gptConfig(flags.quick ? { nLayer: 1, nEmbd: 64, nHead: 2 } : {}, "tiny");
 const model = new Gpt(config, new Rng(0), backend);
 const [promptLength, newTokens] = flags.quick ? [32, 8] : [128, 64];
@@ -43,14 +54,14 @@ for (const [metaTokens, prompt] of [[false, plain], [true, withMeta]] as const) 
       meta_tokens: metaTokens,
       prompt: promptLength,
       new_tokens: newTokens,
-      threads: backend.threads,
+      ...(gpu ? { backend: backend.name } : { threads: backend.threads }),
       tokens_per_s: +best.tokensPerSecond.toFixed(1),
       ttft_ms: +best.ttftMs.toFixed(1),
     },
     `generate tiny, prompt ${promptLength}${metaTokens ? " with 10% meta tokens" : ", no meta tokens"} ` +
-      `${backend.threads}t: ${best.tokensPerSecond.toFixed(1)} tok/s, time to first token ${
-        best.ttftMs.toFixed(0)
-      } ms`,
+      `${gpu ? backend.name : `${backend.threads}t`}: ${
+        best.tokensPerSecond.toFixed(1)
+      } tok/s, time to first token ${best.ttftMs.toFixed(0)} ms`,
   );
 }
 backend.dispose();

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { randn, Rng, tensor } from "@metatokens/tensor";
+import { add, type Backend, backward, randn, Rng, scope, tensor } from "@metatokens/tensor";
 import { apeEncoding, zeroAtMeta } from "./ape.ts";
 import { causalAttention } from "./causal_attention.ts";
 import { metaPositions } from "./meta_positions.ts";
-import { attentionBackends } from "./_testing/backends.ts";
+import { assertNear, attentionBackends, read, webgpu } from "./_testing/backends.ts";
 
 const [ref] = attentionBackends();
 
@@ -39,4 +39,28 @@ Deno.test("APE refuses sequences longer than its block size; NoPE attention keep
   );
   // NoPE: attention straight on the projections, no encoding at all.
   assert.deepEqual(causalAttention(randn([2, 9, 12], new Rng(0), 1, { backend: ref }), 2).shape, [2, 9, 4]);
+});
+
+Deno.test({
+  name:
+    "webgpu APE with the 'no position' ablation, noise and zeroed meta embeddings matches ref, gradients included",
+  ignore: webgpu === null,
+  async fn() {
+    const go = async (backend: Backend): Promise<Float32Array[]> => {
+      const rng = new Rng(3);
+      const wpe = randn([6, 4], rng, 1, { backend, requiresGrad: true });
+      const x = randn([2, 5, 4], rng, 1, { backend, requiresGrad: true });
+      const dout = randn([2, 5, 4], rng, 1, { backend });
+      const meta = metaPositions([[1, 4], [0]], 5);
+      const y = scope(() => {
+        const pe = apeEncoding(wpe, 2, 5, { zeroAt: meta, noiseStd: 0.1, rng: new Rng(5) });
+        const out = add(zeroAtMeta(x, meta), pe);
+        backward(out, dout);
+        return out;
+      });
+      return [await read(y), await read(wpe.grad!), await read(x.grad!)];
+    };
+    const [got, want] = [await go(webgpu!), await go(ref)];
+    ["out", "dwpe", "dx"].forEach((what, i) => assertNear(got[i], want[i], what));
+  },
 });

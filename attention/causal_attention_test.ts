@@ -13,11 +13,14 @@ import {
   scope,
   softmax,
   splitHeads,
+  type Storage,
   type Tensor,
   tensor,
 } from "@metatokens/tensor";
 import { attentionOp, causalAttention } from "./causal_attention.ts";
-import { assertNear, attentionBackends, label } from "./_testing/backends.ts";
+import { attentionKernels, refAttentionKernels } from "./kernels.ts";
+import { DEFAULT_LIMITS, deviceLimits, webgpuAttentionKernels } from "./backends/webgpu/attention.ts";
+import { assertNear, attentionBackends, label, read, webgpu } from "./_testing/backends.ts";
 
 /** The textbook dense attention from core ops: softmax(q·kᵀ/√HS + causal mask)·v, T × T per head. */
 export function denseCausal(qkv: Tensor, nh: number): Tensor {
@@ -40,12 +43,12 @@ export function denseCausal(qkv: Tensor, nh: number): Tensor {
 }
 
 /** Output and qkv gradient (for a fixed random upstream gradient) of an attention function. */
-function run(
+async function run(
   fn: (qkv: Tensor) => Tensor,
   backend: Backend,
   shape: number[],
   seed: number,
-): [Float32Array, Float32Array] {
+): Promise<[Float32Array, Float32Array]> {
   const rng = new Rng(seed);
   const qkv = randn(shape, rng, 1, { backend, requiresGrad: true });
   const dout = randn([shape[0], shape[1], shape[2] / 3], rng, 1, { backend });
@@ -54,7 +57,7 @@ function run(
     backward(y, dout);
     return y;
   });
-  return [out.dataSync() as Float32Array, qkv.grad!.dataSync() as Float32Array];
+  return [await read(out), await read(qkv.grad!)];
 }
 
 const [ref, ...wasm] = attentionBackends();
@@ -67,36 +70,145 @@ const SHAPES: [number, number, number, number][] = [ // B, T, C, NH
   [1, 127, 16, 4],
 ];
 
-Deno.test("ref causal attention matches the dense T×T formulation in output and gradient", () => {
+Deno.test("ref causal attention matches the dense T×T formulation in output and gradient", async () => {
   for (const [b, t, c, nh] of [...SHAPES, [1, 512, 8, 2]] as const) {
-    const [y, g] = run((qkv) => causalAttention(qkv, nh), ref, [b, t, 3 * c], t);
-    const [yd, gd] = run((qkv) => denseCausal(qkv, nh), ref, [b, t, 3 * c], t);
+    const [y, g] = await run((qkv) => causalAttention(qkv, nh), ref, [b, t, 3 * c], t);
+    const [yd, gd] = await run((qkv) => denseCausal(qkv, nh), ref, [b, t, 3 * c], t);
     assertNear(y, yd, `out (B ${b}, T ${t}, C ${c}, NH ${nh})`);
     assertNear(g, gd, `dqkv (B ${b}, T ${t}, C ${c}, NH ${nh})`);
   }
 });
 
 for (const backend of wasm) {
-  Deno.test(`${label(backend)} causal attention matches ref up to T = 512, odd T included`, () => {
+  Deno.test(`${label(backend)} causal attention matches ref up to T = 512, odd T included`, async () => {
     for (const [b, t, c, nh] of [...SHAPES, [2, 255, 64, 2], [1, 511, 128, 2], [1, 512, 64, 1]] as const) {
-      const [y, g] = run((qkv) => causalAttention(qkv, nh), backend, [b, t, 3 * c], t);
-      const [yr, gr] = run((qkv) => causalAttention(qkv, nh), ref, [b, t, 3 * c], t);
+      const [y, g] = await run((qkv) => causalAttention(qkv, nh), backend, [b, t, 3 * c], t);
+      const [yr, gr] = await run((qkv) => causalAttention(qkv, nh), ref, [b, t, 3 * c], t);
       assertNear(y, yr, `out (B ${b}, T ${t}, C ${c}, NH ${nh})`);
       assertNear(g, gr, `dqkv (B ${b}, T ${t}, C ${c}, NH ${nh})`, 5e-5, 2e-4);
     }
   });
 }
 
-Deno.test("3 threads give bit-identical attention to 1 thread", () => {
+Deno.test("3 threads give bit-identical attention to 1 thread", async () => {
   const [one, three] = wasm;
-  const [y1, g1] = run((qkv) => causalAttention(qkv, 4), one, [2, 100, 3 * 64], 5);
-  const [y3, g3] = run((qkv) => causalAttention(qkv, 4), three, [2, 100, 3 * 64], 5);
+  const [y1, g1] = await run((qkv) => causalAttention(qkv, 4), one, [2, 100, 3 * 64], 5);
+  const [y3, g3] = await run((qkv) => causalAttention(qkv, 4), three, [2, 100, 3 * 64], 5);
   assert.deepEqual(new Int32Array(y3.buffer), new Int32Array(y1.buffer));
   assert.deepEqual(new Int32Array(g3.buffer), new Int32Array(g1.buffer));
 });
 
+/** B, T, C, NH of the webgpu cases: HS 4, 8, 16, 64 and 6, odd T, several tiles per side. */
+const WEBGPU_SHAPES: [number, number, number, number][] = [
+  [1, 1, 8, 2],
+  [2, 17, 16, 2],
+  [1, 63, 64, 1],
+  [2, 33, 64, 4],
+  [1, 19, 12, 2],
+  [1, 200, 32, 2],
+];
+
+Deno.test({
+  name: "webgpu causal attention matches ref in output and gradient (HS 4, 6, 8, 16, 64; odd T)",
+  ignore: webgpu === null,
+  async fn() {
+    for (const [b, t, c, nh] of WEBGPU_SHAPES) {
+      const [y, g] = await run((qkv) => causalAttention(qkv, nh), webgpu!, [b, t, 3 * c], t);
+      const [yr, gr] = await run((qkv) => causalAttention(qkv, nh), ref, [b, t, 3 * c], t);
+      assertNear(y, yr, `out (B ${b}, T ${t}, C ${c}, NH ${nh})`);
+      assertNear(g, gr, `dqkv (B ${b}, T ${t}, C ${c}, NH ${nh})`, 5e-5, 2e-4);
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu attention is deterministic and refuses head sizes above 256, naming the size",
+  ignore: webgpu === null,
+  async fn() {
+    const [y1, g1] = await run((qkv) => causalAttention(qkv, 2), webgpu!, [2, 33, 3 * 32], 3);
+    const [y2, g2] = await run((qkv) => causalAttention(qkv, 2), webgpu!, [2, 33, 3 * 32], 3);
+    assert.deepEqual(new Int32Array(y2.buffer), new Int32Array(y1.buffer));
+    assert.deepEqual(new Int32Array(g2.buffer), new Int32Array(g1.buffer));
+    const qkv = randn([1, 2, 3 * 260], new Rng(0), 1, { backend: webgpu! });
+    assert.throws(() => causalAttention(qkv, 1), /head size 260: the kernels take head sizes 1 … 256/);
+  },
+});
+
+Deno.test({
+  name: "webgpu attention kernels take views at unaligned element offsets (scalar loads) and accumulate dqkv",
+  ignore: webgpu === null,
+  async fn() {
+    const gpu = webgpu!;
+    const [B, T, C, NH] = [2, 21, 16, 2];
+    const d = { b: B, t: T, c: C, nh: NH };
+    const rng = new Rng(9);
+    const host = (n: number): Float32Array => rng.fillNormal(new Float32Array(n));
+    const [qkv, dout, dqkv0] = [host(B * T * 3 * C), host(B * T * C), host(B * T * 3 * C)];
+    // Every buffer a view at an odd offset inside a larger allocation.
+    const view = (n: number, at: number, data?: Float32Array): Storage => {
+      const whole = gpu.alloc("f32", n + at + 5);
+      const v = gpu.slice(whole, at, n);
+      if (data) gpu.write(v, data);
+      return v;
+    };
+    const g = {
+      qkv: view(qkv.length, 1, qkv),
+      out: view(B * T * C, 3),
+      lse: view(B * NH * T, 7),
+      dout: view(dout.length, 5, dout),
+      dqkv: view(dqkv0.length, 2, dqkv0),
+    };
+    const k = attentionKernels(gpu);
+    k.attentionForward(g.out, g.lse, g.qkv, null, d);
+    k.attentionBackward(g.dqkv, g.dout, g.qkv, g.out, g.lse, null, d);
+    const [out, lse, dqkv] = [new Float32Array(B * T * C), new Float32Array(B * NH * T), dqkv0.slice()];
+    refAttentionKernels.attentionForward(out, lse, qkv, null, d);
+    refAttentionKernels.attentionBackward(dqkv, dout, qkv, out, lse, null, d);
+    assertNear(await gpu.read(g.out, "f32", out.length), out, "out");
+    assertNear(await gpu.read(g.lse, "f32", lse.length), lse, "lse");
+    assertNear(await gpu.read(g.dqkv, "f32", dqkv.length), dqkv, "dqkv (accumulated)", 5e-5, 2e-4);
+  },
+});
+
+/** Hardware tiles on llvmpipe take minutes to compile (see SOFTWARE_SLOTS): opt in there. */
+const HW_TILES = webgpu !== null &&
+  (deviceLimits(webgpu.gpu!.device).slots === Infinity || Deno.env.get("METATOKENS_WEBGPU_HW_TILES") === "1");
+
+Deno.test({
+  name:
+    "webgpu attention with the 16 KiB hardware tiles matches ref (opt in on llvmpipe: METATOKENS_WEBGPU_HW_TILES=1)",
+  ignore: !HW_TILES,
+  async fn() {
+    const gpu = webgpu!;
+    const k = webgpuAttentionKernels(gpu, { limits: DEFAULT_LIMITS });
+    for (const [B, T, C, NH, useMeta] of [[2, 19, 16, 2, 1], [1, 70, 64, 1, 0], [1, 20, 6, 1, 0]]) {
+      const d = { b: B, t: T, c: C, nh: NH };
+      const rng = new Rng(T);
+      const host = (n: number): Float32Array => rng.fillNormal(new Float32Array(n));
+      const [qkv, dout, dqkv] = [host(B * T * 3 * C), host(B * T * C), new Float32Array(B * T * 3 * C)];
+      const meta = useMeta ? Int32Array.from({ length: B * T }, (_, i) => (i % 3 === 1 ? 1 : 0)) : null;
+      const up = (a: Float32Array | Int32Array): Storage => {
+        const s = gpu.alloc(a instanceof Int32Array ? "i32" : "f32", a.length);
+        gpu.write(s, a);
+        return s;
+      };
+      const g = { qkv: up(qkv), dout: up(dout), dqkv: up(dqkv), meta: meta && up(meta) };
+      const [gout, glse] = [gpu.alloc("f32", B * T * C), gpu.alloc("f32", B * NH * T)];
+      k.attentionForward(gout, glse, g.qkv, g.meta, d);
+      k.attentionBackward(g.dqkv, g.dout, g.qkv, gout, glse, g.meta, d);
+      const [out, lse] = [new Float32Array(B * T * C), new Float32Array(B * NH * T)];
+      refAttentionKernels.attentionForward(out, lse, qkv, meta, d);
+      refAttentionKernels.attentionBackward(dqkv, dout, qkv, out, lse, meta, d);
+      const what = `(B ${B}, T ${T}, C ${C}, NH ${NH}${meta ? ", meta" : ""})`;
+      assertNear(await gpu.read(gout, "f32", out.length), out, `out ${what}`);
+      assertNear(await gpu.read(glse, "f32", lse.length), lse, `lse ${what}`);
+      assertNear(await gpu.read(g.dqkv, "f32", dqkv.length), dqkv, `dqkv ${what}`, 5e-5, 2e-4);
+    }
+  },
+});
+
 Deno.test("causal attention saves only the log-sum-exp (B, NH, T) for backward", () => {
-  for (const backend of attentionBackends()) {
+  for (const backend of [...attentionBackends(), ...(webgpu ? [webgpu] : [])]) {
     const qkv = randn([2, 33, 3 * 16], new Rng(1), 1, { backend, requiresGrad: true });
     const y = causalAttention(qkv, 4);
     assert.equal(y.node!.saved.length, 1);

@@ -13,6 +13,7 @@
 
 import { type Backend, getKernel, registerKernel, type Storage } from "@metatokens/tensor";
 import { MODULES } from "./backends/wasm/_modules.ts";
+import { webgpuAttentionKernels } from "./backends/webgpu/attention.ts";
 
 /** Sizes of one attention call. */
 export interface AttentionDims {
@@ -228,6 +229,7 @@ const KEY = "attention.kernels";
 export function attentionKernels(backend: Backend): AttentionKernels<Storage, Storage> {
   if (!backend.extensions.has(KEY)) {
     if (backend.wasm) registerKernel(backend, KEY, wasmAttentionKernels(backend));
+    else if (backend.gpu) registerKernel(backend, KEY, webgpuAttentionKernels(backend));
     else if (backend.name === "ref") registerKernel(backend, KEY, refAttentionKernels);
     else throw new Error(`Cannot run attention on backend "${backend.name}": it has no attention kernels`);
   }

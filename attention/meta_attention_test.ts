@@ -4,19 +4,19 @@ import { maskedMetaAttention } from "./causal_attention.ts";
 import { denseMetaAttention, metaAttention, type MetaAttentionParams } from "./meta_attention.ts";
 import { type MetaPositions, metaPositions } from "./meta_positions.ts";
 import { ropeTables, tokenPositions } from "./rope.ts";
-import { assertNear, attentionBackends, label } from "./_testing/backends.ts";
+import { assertNear, attentionBackends, label, read, webgpu } from "./_testing/backends.ts";
 
 type Impl = typeof metaAttention;
 
 /** Output and the gradients of x and all four weights under a fixed upstream gradient. */
-function run(
+async function run(
   impl: Impl,
   backend: Backend,
   meta: MetaPositions,
   c: number,
   nh: number,
   rope: boolean,
-): Float32Array[] {
+): Promise<Float32Array[]> {
   const rng = new Rng(11);
   const [b, t] = [meta.batch, meta.length];
   const x = randn([b, t, c], rng, 1, { backend, requiresGrad: true });
@@ -36,8 +36,8 @@ function run(
   const params = [x, p.cAttnWeight, p.cAttnBias!, p.cProjWeight, p.cProjBias!];
   // A weight the sparse path never reaches (no meta token) has no gradient buffer: it is zero.
   return [
-    y.dataSync() as Float32Array,
-    ...params.map((t) => (t.grad?.dataSync() ?? new Float32Array(t.size)) as Float32Array),
+    await read(y),
+    ...await Promise.all(params.map((t) => t.grad ? read(t.grad) : new Float32Array(t.size))),
   ];
 }
 
@@ -60,32 +60,85 @@ const CASES: [string, MetaPositions][] = [
 ];
 const NAMES = ["output", "dx", "dc_attn.weight", "dc_attn.bias", "dc_proj.weight", "dc_proj.bias"];
 
-for (const backend of attentionBackends()) {
+const BACKENDS: [string, Backend | null][] = [
+  ...attentionBackends().map((b): [string, Backend] => [label(b), b]),
+  ["webgpu", webgpu],
+];
+
+for (const [name, backend] of BACKENDS) {
   for (const rope of [false, true]) {
-    Deno.test(
-      `sparse meta-attention equals the dense form, forward and every gradient, on ${label(backend)}` +
+    Deno.test({
+      name: `sparse meta-attention equals the dense form, forward and every gradient, on ${name}` +
         (rope ? " with RoPE" : ""),
-      () => {
+      ignore: backend === null,
+      async fn() {
         for (const [label, meta] of CASES) {
-          const sparse = run(metaAttention, backend, meta, 16, 2, rope);
-          const dense = run(denseMetaAttention, backend, meta, 16, 2, rope);
+          const sparse = await run(metaAttention, backend!, meta, 16, 2, rope);
+          const dense = await run(denseMetaAttention, backend!, meta, 16, 2, rope);
           sparse.forEach((s, i) => assertNear(s, dense[i], `${label}: ${NAMES[i]}`, 3e-5, 2e-4));
         }
       },
-    );
+    });
   }
 }
 
-Deno.test("non-meta queries get exactly zero meta-attention output (no finite −1e9 fill)", () => {
-  for (const backend of attentionBackends()) {
+Deno.test("non-meta queries get exactly zero meta-attention output (no finite −1e9 fill)", async () => {
+  for (const backend of [...attentionBackends(), ...(webgpu ? [webgpu] : [])]) {
     const qkv = randn([1, 6, 24], new Rng(2), 1, { backend }); // C = 8, two heads of 4
     const flags = tensor([0, 1, 0, 0, 1, 0], [1, 6], { dtype: "i32", backend });
-    const y = maskedMetaAttention(qkv, flags, 2).dataSync();
+    const y = await read(maskedMetaAttention(qkv, flags, 2));
     for (const t of [0, 2, 3, 5]) for (let j = 0; j < 8; j++) assert.equal(y[t * 8 + j], 0);
     // The first meta token attends only to itself: its output is its own value row.
-    const v = qkv.dataSync();
-    for (let j = 0; j < 8; j++) assert.ok(Math.abs(y[8 + j] - v[24 + 16 + j]) < 1e-6);
+    const v = await read(qkv);
+    for (let j = 0; j < 8; j++) assert.ok(Math.abs(y[8 + j] - v[24 + 16 + j]) < 1e-6, label(backend));
   }
+});
+
+/** Output, lse and qkv gradient of masked meta-attention (the dense kernel with meta flags). */
+async function masked(
+  backend: Backend,
+  [b, t, c, nh]: number[],
+  flags: Int32Array,
+): Promise<[Float32Array, Float32Array, Float32Array]> {
+  const rng = new Rng(t + c);
+  const qkv = randn([b, t, 3 * c], rng, 1, { backend, requiresGrad: true });
+  const dout = randn([b, t, c], rng, 1, { backend });
+  const y = maskedMetaAttention(qkv, tensor(flags, [b, t], { dtype: "i32", backend }), nh);
+  const lse = await read(y.node!.saved[0]); // before backward frees it
+  scope(() => backward(y, dout));
+  return [await read(y), lse, await read(qkv.grad!)];
+}
+
+Deno.test({
+  name:
+    "webgpu meta-masked attention matches ref: zero output, −∞ lse and zero gradients without allowed keys",
+  ignore: webgpu === null,
+  async fn() {
+    const [ref] = attentionBackends();
+    for (const shape of [[2, 19, 16, 2], [3, 40, 24, 3], [1, 7, 8, 1]]) {
+      const [b, t, c, nh] = shape;
+      // Row 0: random meta tokens; row 1: none at all; row 2: the last token only.
+      const rng = new Rng(5);
+      const flags = new Int32Array(b * t);
+      for (let i = 0; i < t; i++) flags[i] = rng.uniform() < 0.3 ? 1 : 0;
+      if (b > 2) flags[3 * t - 1] = 1;
+      const [y, lse, g] = await masked(webgpu!, shape, flags);
+      const [yr, lser, gr] = await masked(ref, shape, flags);
+      const what = `(B ${b}, T ${t}, C ${c}, NH ${nh})`;
+      assertNear(y, yr, `out ${what}`);
+      assertNear(lse, lser, `lse ${what}`);
+      assertNear(g, gr, `dqkv ${what}`, 5e-5, 2e-4);
+      for (let r = 0; r < b * t; r++) {
+        if (flags[r] !== 0) continue;
+        // A non-meta token neither attends nor is attended: zero output, −∞ lse, no gradient.
+        for (let j = 0; j < c; j++) assert.equal(y[r * c + j], 0, `out row ${r} ${what}`);
+        for (let h = 0; h < nh; h++) {
+          assert.equal(lse[(Math.floor(r / t) * nh + h) * t + (r % t)], -Infinity, `lse row ${r} ${what}`);
+        }
+        for (let j = 0; j < 3 * c; j++) assert.equal(g[r * 3 * c + j], 0, `dqkv row ${r} ${what}`);
+      }
+    }
+  },
 });
 
 Deno.test("meta positions that are unsorted, duplicated or out of range are refused with the value", () => {

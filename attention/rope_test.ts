@@ -3,7 +3,7 @@ import { type Backend, backward, noGrad, randn, Rng, scope, type Tensor, tensor 
 import { applyRope, ropeTables, tokenPositions } from "./rope.ts";
 import { metaPositions } from "./meta_positions.ts";
 import { ropeFrequencies, yarnMscale, yarnRange } from "./yarn.ts";
-import { assertNear, attentionBackends, label } from "./_testing/backends.ts";
+import { assertNear, attentionBackends, label, read, webgpu } from "./_testing/backends.ts";
 
 const [ref, ...wasm] = attentionBackends();
 
@@ -74,24 +74,42 @@ Deno.test("RoPE backward matches finite differences (a rotation's transpose)", (
   }
 });
 
-for (const backend of wasm) {
-  Deno.test(`${label(backend)} RoPE kernels match ref, forward and backward`, () => {
-    for (const [b, t, c, nh] of [[1, 1, 4, 2], [2, 17, 12, 2], [1, 255, 64, 2], [3, 33, 768, 12]]) {
-      const go = (be: Backend): Float32Array[] => {
-        const rng = new Rng(b * t + c);
-        const qkv = randn([b, t, 3 * c], rng, 1, { backend: be, requiresGrad: true });
-        const dout = randn([b, t, 3 * c], rng, 1, { backend: be });
-        const y = scope(() => {
-          const out = applyRope(qkv, ropeTables(tokenPositions(b, t), { headSize: c / nh }, be), nh);
-          backward(out, dout);
-          return out;
-        });
-        return [y, qkv.grad!].map((x: Tensor) => x.dataSync() as Float32Array);
-      };
-      const [got, want] = [go(backend), go(ref)];
-      assertNear(got[0], want[0], `rope out (${b}, ${t}, ${c}, ${nh})`, 1e-6, 1e-5);
-      assertNear(got[1], want[1], `rope dqkv (${b}, ${t}, ${c}, ${nh})`, 1e-6, 1e-5);
-    }
+/** RoPE output and qkv gradient under a fixed upstream gradient, B·T tokens at positions 0 … T−1. */
+async function ropeRun(be: Backend, [b, t, c, nh]: readonly number[]): Promise<Float32Array[]> {
+  const rng = new Rng(b * t + c);
+  const qkv = randn([b, t, 3 * c], rng, 1, { backend: be, requiresGrad: true });
+  const dout = randn([b, t, 3 * c], rng, 1, { backend: be });
+  const y = scope(() => {
+    const out = applyRope(qkv, ropeTables(tokenPositions(b, t), { headSize: c / nh }, be), nh);
+    backward(out, dout);
+    return out;
+  });
+  return await Promise.all([y, qkv.grad!].map((x: Tensor) => read(x)));
+}
+
+for (
+  const [name, backend, shapes] of [
+    ...wasm.map((b) =>
+      [label(b), b, [[1, 1, 4, 2], [2, 17, 12, 2], [1, 255, 64, 2], [3, 33, 768, 12]]] as const
+    ),
+    ["webgpu", webgpu, [[1, 1, 4, 2], [2, 17, 12, 2], [1, 255, 64, 2], [3, 33, 240, 12], [
+      2,
+      5,
+      6,
+      1,
+    ]]] as const,
+  ]
+) {
+  Deno.test({
+    name: `${name} RoPE kernels match ref, forward and backward`,
+    ignore: backend === null,
+    async fn() {
+      for (const shape of shapes) {
+        const [got, want] = [await ropeRun(backend!, shape), await ropeRun(ref, shape)];
+        assertNear(got[0], want[0], `rope out (${shape.join(", ")})`, 1e-6, 1e-5);
+        assertNear(got[1], want[1], `rope dqkv (${shape.join(", ")})`, 1e-6, 1e-5);
+      }
+    },
   });
 }
 

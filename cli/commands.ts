@@ -5,7 +5,7 @@
  * @module
  */
 
-import { defaultThreads, Rng, setDefaultBackend, wasmBackend } from "@metatokens/tensor";
+import { createBackend, defaultThreads, Rng, setDefaultBackend } from "@metatokens/tensor";
 import {
   type Checkpoint,
   generate,
@@ -73,6 +73,7 @@ function runDefaults(preset: string): Settings {
     out: "runs/pretrain",
     resume: false,
     threads: defaultThreads(),
+    device: "cpu",
     seed: 1337,
     batchSize: tiny ? 8 : 12,
     checkpointEvery: tiny ? 60 : 2000,
@@ -138,7 +139,7 @@ function formatDuration(seconds: number): string {
 
 export async function pretrain(args: string[]): Promise<void> {
   const { s, ckpt } = await settings(args);
-  const backend = wasmBackend({ threads: s.threads as number });
+  const { backend, description } = await createBackend(String(s.device), { threads: s.threads as number });
   setDefaultBackend(backend);
   const modelKeys = Object.keys(PRESETS.tiny).filter((k) => !ALIASED.includes(k)) as (keyof GptConfig)[];
   const base = s.extendFrom ? await loadCheckpoint(String(s.extendFrom)) : null;
@@ -160,7 +161,7 @@ export async function pretrain(args: string[]): Promise<void> {
   const cacheOptions = { blockSize, valFraction: s.valFraction as number };
   console.log(
     `metatokens pretrain: ${s.preset} (${config.nLayer} layers, width ${config.nEmbd}, ${config.posEncoding}), ` +
-      `meta ${config.metaAttention ? "on" : "off"}, ${backend.threads} threads`,
+      `meta ${config.metaAttention ? "on" : "off"}, ${description}`,
   );
   const cache = s.data
     ? await openCorpus(String(s.data).split(","), cacheOptions)
@@ -282,16 +283,17 @@ export async function extend(args: string[]): Promise<void> {
   await pretrain([`--extend-from=${from}`, `--yarn-scale=${scale}`, ...forwarded]);
 }
 
-/** Runs `fn` with the model of a checkpoint on a fresh wasm backend, released afterwards. */
+/** Runs `fn` with the model of a checkpoint on a fresh backend for `--device`, released afterwards. */
 async function withModel<T>(
   checkpoint: unknown,
-  threads: unknown,
+  device: { device?: unknown; threads?: unknown },
   fn: (model: Gpt) => Promise<T> | T,
 ): Promise<T> {
   if (typeof checkpoint !== "string" || checkpoint === "") {
     throw new TypeError("Cannot run without --checkpoint DIR");
   }
-  const backend = wasmBackend({ threads: threads === undefined ? defaultThreads() : Number(threads) });
+  const threads = device.threads === undefined ? defaultThreads() : Number(device.threads);
+  const { backend } = await createBackend(String(device.device ?? "cpu"), { threads });
   setDefaultBackend(backend);
   try {
     return await fn(modelFromCheckpoint(await loadCheckpoint(checkpoint)));
@@ -312,11 +314,11 @@ function checkOptions(options: Record<string, string | true>, known: string[]): 
 
 export async function scoreCommand(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
-  checkOptions(options, ["checkpoint", "text", "json", "threads"]);
+  checkOptions(options, ["checkpoint", "text", "json", "threads", "device"]);
   if (typeof options.text !== "string") throw new TypeError(`Cannot score without --text "…"`);
   const r = await withModel(
     options.checkpoint,
-    options.threads,
+    options,
     (model) => score(model, encode(String(options.text))),
   );
   if (options.json) {
@@ -345,6 +347,7 @@ export async function generateCommand(args: string[]): Promise<void> {
     "top-k",
     "seed",
     "threads",
+    "device",
   ]);
   if (typeof options.prompt !== "string") throw new TypeError(`Cannot generate without --prompt "…"`);
   const num = (key: string, fallback: number): number => {
@@ -356,7 +359,7 @@ export async function generateCommand(args: string[]): Promise<void> {
   };
   const prompt = options.prompt;
   const encoder = new TextEncoder();
-  const result = await withModel(options.checkpoint, options.threads, (model) => {
+  const result = await withModel(options.checkpoint, options, (model) => {
     Deno.stdout.writeSync(encoder.encode(prompt));
     return generate(model, encode(prompt), {
       maxNewTokens: num("max-new-tokens", 64),
@@ -431,11 +434,12 @@ export async function finetune(args: string[]): Promise<void> {
     out: "runs/finetune",
     seed: 1337,
     threads: defaultThreads(),
+    device: "cpu",
   }, options);
   if (!s.checkpoint || !s.task) {
     throw new TypeError("Cannot fine-tune without --checkpoint DIR and --task NAME");
   }
-  await withModel(s.checkpoint, s.threads, async (model) => {
+  await withModel(s.checkpoint, s, async (model) => {
     const maxLength = s.maxLength as number;
     if (model.config.posEncoding === "ape" && maxLength - 1 > model.config.blockSize) {
       throw new RangeError(
@@ -492,11 +496,12 @@ export async function evalCommand(args: string[]): Promise<void> {
     peNoise: 0,
     out: "",
     threads: defaultThreads(),
+    device: "cpu",
   }, options);
   if (!s.checkpoint || !s.task) {
     throw new TypeError("Cannot evaluate without --checkpoint DIR and --task NAME");
   }
-  await withModel(s.checkpoint, s.threads, async (model) => {
+  await withModel(s.checkpoint, s, async (model) => {
     const { config } = model;
     if ((s.zeroPosAtMeta || s.zeroEmbedAtMeta) && !config.metaAttention) {
       throw new RangeError(
@@ -559,6 +564,7 @@ export async function analyze(args: string[]): Promise<void> {
     "seed",
     "out",
     "threads",
+    "device",
   ]);
   const s = applyOverrides({
     checkpoint: "",
@@ -571,6 +577,7 @@ export async function analyze(args: string[]): Promise<void> {
     seed: 7,
     out: "runs/analyze",
     threads: defaultThreads(),
+    device: "cpu",
   }, options);
   const betas = String(s.betas).split(",").filter((b) => b.trim() !== "").map((b) => {
     const beta = Number(b);
@@ -586,7 +593,7 @@ export async function analyze(args: string[]): Promise<void> {
   }
   const out = String(s.out);
   await checkWritableDir(out);
-  await withModel(s.checkpoint, s.threads, async (model) => {
+  await withModel(s.checkpoint, s, async (model) => {
     const task = String(s.task).replaceAll("_", "-");
     const examples = generateDataset(task, s.phase as number, s.n as number, s.seed as number);
     const vibExamples = (s.vibN as number) > 0

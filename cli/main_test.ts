@@ -294,3 +294,17 @@ Deno.test("e2e (short): YaRN-extend a RoPE checkpoint to 2× its context and kee
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("--device: an unknown device is refused by every command, naming the choices", async () => {
+  const args: Record<string, string[]> = {
+    pretrain: [],
+    score: ["--checkpoint", "x", "--text", "a"],
+    eval: ["--checkpoint", "x", "--task", "parity"],
+    analyze: ["--checkpoint", "x", "--out", `${await Deno.makeTempDir()}/a`],
+  };
+  for (const [command, rest] of Object.entries(args)) {
+    const r = await cli(command, ...rest, "--device", "tpu");
+    assert.equal(r.code, 1, command);
+    assert.match(r.stderr, /Cannot use --device "tpu": expected one of cpu, webgpu, auto/, command);
+  }
+});

@@ -20,8 +20,14 @@
  */
 
 import { join } from "node:path";
-import { defaultThreads, setDefaultBackend, wasmBackend } from "@metatokens/tensor";
-import { loadCheckpoint, modelFromCheckpoint, writeFileAtomic } from "@metatokens/model";
+import { createBackend, defaultThreads, setDefaultBackend } from "@metatokens/tensor";
+import {
+  gptConfig,
+  loadCheckpoint,
+  modelFromCheckpoint,
+  parameterSpecs,
+  writeFileAtomic,
+} from "@metatokens/model";
 import { analyzeModel, writeAnalysis } from "@metatokens/analysis";
 import { generateDataset } from "@metatokens/tasks";
 import { applyOverrides, splitArgs } from "./args.ts";
@@ -59,7 +65,7 @@ async function writeJson(path: string, value: unknown): Promise<void> {
 /** The `reproduce` command. */
 export async function reproduce(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
-  const known = ["scale", "out", "threads", "data", "plan"];
+  const known = ["scale", "out", "threads", "device", "data", "plan"];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       throw new TypeError(
@@ -79,18 +85,19 @@ export async function reproduce(args: string[]): Promise<void> {
     );
   }
   const out = String(s.out || `runs/${scale}`);
-  const { gptConfig, parameterSpecs } = await import("@metatokens/model");
   const config = gptConfig({ ...plan.model, metaAttention: true }, plan.preset);
   const nParams = parameterSpecs(config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   // ≈ 30 GFLOP/s per thread end to end: what `bench:train` measures for the tiny model on this CPU.
   console.log(describePlan(plan, config, nParams, 30e9 * (s.threads as number)));
   if (s.plan) return;
-  if (scale === "paper") {
+  if (scale === "paper" && s.device === "cpu") {
     throw new RangeError(
-      "Cannot run --scale paper on this machine: it is the plan for a GPU host (about 3 × 200k steps of " +
-        "GPT-2 small on C4). Run it there with --data 'c4/*.json.gz' once the WebGPU backend trains at speed; " +
-        "here use --scale tiny or micro",
+      "Cannot run --scale paper on the CPU: it is the plan for a GPU host (3 × 200k steps of GPT-2 small). " +
+        "There, pass --device webgpu (or auto) and --data 'c4/*.json.gz'; here use --scale tiny or micro",
     );
+  }
+  if (scale === "paper" && !s.data) {
+    throw new RangeError("Cannot run --scale paper on the embedded Brown corpus: pass --data with C4 shards");
   }
   try {
     await Deno.mkdir(out, { recursive: true });
@@ -120,6 +127,7 @@ export async function reproduce(args: string[]): Promise<void> {
         `--pos=${m.pos}`,
         `--out=${dir}`,
         `--threads=${s.threads}`,
+        `--device=${s.device}`,
         `--steps=${p.steps}`,
         `--batch-size=${p.batchSize}`,
         `--grad-accum=${p.gradAccum}`,
@@ -147,7 +155,7 @@ export async function reproduce(args: string[]): Promise<void> {
 
   // ---- 2. fine-tuning and evaluation -----------------------------------------
   const finetuned: FinetuneResult[] = [];
-  const backend = wasmBackend(backendOptions);
+  const { backend } = await createBackend(String(s.device), backendOptions);
   setDefaultBackend(backend);
   try {
     for (const m of MODELS) {

@@ -95,7 +95,7 @@ Deno.test("reproduce: --plan prints the plan and cost; paper refuses to run on C
   const paper = await cli("reproduce", "--scale", "paper");
   assert.equal(paper.code, 1);
   assert.match(paper.stdout, /4 tasks at train lengths 128, 256, 512/);
-  assert.match(paper.stderr, /Cannot run --scale paper on this machine/);
+  assert.match(paper.stderr, /Cannot run --scale paper on the CPU/);
   const bad = await cli("reproduce", "--scale", "huge");
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /Cannot reproduce at scale "huge": expected one of micro, tiny, paper/);

@@ -256,6 +256,15 @@ export class Gpt {
     if (batch.x.length !== B * T) {
       throw new RangeError(`Cannot run a batch of ${batch.x.length} ids as [${B}, ${T}]: expected ${B * T}`);
     }
+    // Ids are checked here on the host: a GPU backend cannot read them back cheaply to check.
+    for (let i = 0; i < batch.x.length; i++) {
+      const id = batch.x[i];
+      if (!(id >= 0 && id < config.vocabSize)) {
+        throw new RangeError(
+          `Cannot embed token id ${id} at position ${i}: expected an id in [0, ${config.vocabSize})`,
+        );
+      }
+    }
     if (config.posEncoding === "ape" && T > config.blockSize) {
       throw new RangeError(
         `Cannot run ${T} tokens through an APE model with block size ${config.blockSize}: use at most ${config.blockSize}`,

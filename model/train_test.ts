@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { Rng, wasmBackend } from "@metatokens/tensor";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { gptConfig } from "./config.ts";
-import { type Batch, Gpt } from "./gpt.ts";
+import { WindowSource } from "./_testing/window_source.ts";
+import { Gpt } from "./gpt.ts";
 import {
-  type BatchSource,
   learningRate,
   NonFiniteLossError,
   PAPER_TRAIN_OPTIONS,
@@ -24,27 +24,6 @@ const config = gptConfig({
   dropout: 0.1,
 });
 
-/** A seeded source of random windows over a fixed token stream, with meta tokens every 5th slot. */
-class Source implements BatchSource {
-  #rng = new Rng(7);
-  next(): Batch {
-    const b = 2, t = 16;
-    const x = new Int32Array(b * t), y = new Int32Array(b * t);
-    for (let r = 0; r < b; r++) {
-      const start = this.#rng.int(60);
-      for (let i = 0; i < t; i++) x[r * t + i] = i % 5 === 4 ? 63 : (start + i) % 60;
-    }
-    for (let i = 0; i < b * t; i++) y[i] = (i + 1) % t === 0 || x[i + 1] === 63 ? -1 : x[i + 1];
-    return { b, t, x, y };
-  }
-  state(): unknown {
-    return this.#rng.state();
-  }
-  restore(state: unknown): void {
-    this.#rng.restore(state as { seed: number; counter: number });
-  }
-}
-
 const options: TrainOptions = {
   ...PAPER_TRAIN_OPTIONS,
   steps: 20,
@@ -56,16 +35,16 @@ const options: TrainOptions = {
 };
 
 Deno.test("resume is bit-exact: 20 steps straight equal 10 + checkpoint + resume + 10, every loss and weight", async () => {
-  const straight = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options, 5);
+  const straight = new Trainer(new Gpt(config, new Rng(1), backend), new WindowSource(), null, options, 5);
   const lossesA: number[] = [];
   for (let i = 0; i < 20; i++) lossesA.push((await straight.step()).loss);
 
-  const first = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options, 5);
+  const first = new Trainer(new Gpt(config, new Rng(1), backend), new WindowSource(), null, options, 5);
   const lossesB: number[] = [];
   for (let i = 0; i < 10; i++) lossesB.push((await first.step()).loss);
   const dir = await Deno.makeTempDir();
   await saveCheckpoint(`${dir}/ckpt`, await first.checkpoint());
-  const resumed = new Trainer(new Gpt(config, new Rng(99), backend), new Source(), null, options, 0);
+  const resumed = new Trainer(new Gpt(config, new Rng(99), backend), new WindowSource(), null, options, 0);
   resumed.restore(await loadCheckpoint(`${dir}/ckpt`));
   for (let i = 0; i < 10; i++) lossesB.push((await resumed.step()).loss);
   await Deno.remove(dir, { recursive: true });
@@ -78,7 +57,7 @@ Deno.test("resume is bit-exact: 20 steps straight equal 10 + checkpoint + resume
 });
 
 Deno.test("a NaN loss stops training with a clear error and leaves the weights untouched", async () => {
-  const trainer = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options);
+  const trainer = new Trainer(new Gpt(config, new Rng(1), backend), new WindowSource(), null, options);
   await trainer.step();
   const wte = trainer.model.param("transformer.wte.weight");
   const host = wte.dataSync() as Float32Array;
@@ -103,11 +82,11 @@ Deno.test("the learning rate warms up linearly, then follows a cosine to the min
 
 Deno.test("a checkpoint of another config is refused by parameter name", async () => {
   const dir = await Deno.makeTempDir();
-  const trainer = new Trainer(new Gpt(config, new Rng(1), backend), new Source(), null, options);
+  const trainer = new Trainer(new Gpt(config, new Rng(1), backend), new WindowSource(), null, options);
   await saveCheckpoint(`${dir}/c`, await trainer.checkpoint());
   const other = new Trainer(
     new Gpt(gptConfig({ ...config, metaAttention: false }), new Rng(1), backend),
-    new Source(),
+    new WindowSource(),
     null,
     options,
   );

@@ -45,6 +45,61 @@ export interface WasmHooks {
   address(storage: Storage | null): number;
 }
 
+/**
+ * One compute dispatch on the `webgpu` backend.
+ *
+ * The WGSL declares, in `@group(0)`, one `var<storage, read_write>` array
+ * binding per entry of `buffers` (binding i = buffers[i], `array<f32>`,
+ * `array<i32>` or `array<vec4<f32>>` as the kernel needs: GPU buffers are
+ * multiples of 16 bytes; a `null` entry binds a 16-byte dummy buffer), then at
+ * binding `buffers.length` a `var<uniform>` struct of `params.length` u32
+ * words (padded to 16 bytes by the backend). The same buffer may be bound
+ * more than once (all bindings are read_write). Storages may be views made by
+ * `slice`: the whole underlying GPU buffer is bound and the kernel adds the
+ * view's element offset (from {@linkcode GpuHooks.offset}, passed by the
+ * caller among the params) to its indices. `@metatokens/tensor/webgpu` has
+ * helpers for the declarations and for grids over 65535 workgroups.
+ */
+export interface GpuKernelCall {
+  /** Pipeline cache key; equal keys must always produce equal WGSL. */
+  readonly key: string;
+  /** Builds the WGSL source on a cache miss (entry point `main`). */
+  readonly wgsl: () => string;
+  /** Storage bindings, in binding order. */
+  readonly buffers: readonly (Storage | null)[];
+  /** Uniform words: u32 integers; pass floats through {@linkcode f32Bits}. */
+  readonly params: readonly number[];
+  /** Workgroup counts (x, y, z); every count must be ≤ 65535. */
+  readonly workgroups: readonly [number, number, number];
+}
+
+/** Hooks of the `webgpu` backend for packages that bring their own WGSL kernels. */
+export interface GpuHooks {
+  /** The device the backend runs on. */
+  readonly device: GPUDevice;
+  /** Records one compute dispatch (pipelines are cached by key; nothing is read back). */
+  dispatch(call: GpuKernelCall): void;
+  /** Element offset of a storage view inside its GPU buffer (0 for a whole buffer or null). */
+  offset(storage: Storage | null): number;
+}
+
+/**
+ * The u32 bit pattern of `x` as an f32, for float uniforms of a {@linkcode GpuKernelCall}
+ * (`bitcast<f32>(p.word)` in WGSL).
+ *
+ * @example
+ * ```ts
+ * import { f32Bits } from "@metatokens/tensor";
+ * console.log(f32Bits(1).toString(16)); // "3f800000"
+ * ```
+ */
+export function f32Bits(x: number): number {
+  BITS_F32[0] = x;
+  return BITS_U32[0];
+}
+const BITS_F32 = new Float32Array(1);
+const BITS_U32 = new Uint32Array(BITS_F32.buffer);
+
 /** What every backend provides. */
 export interface Backend {
   /** `ref`, `wasm`, `webgpu`, … */
@@ -69,6 +124,13 @@ export interface Backend {
   readSync?(storage: Storage, dtype: DType, size: number): Float32Array | Int32Array;
   /** Present on the `wasm` backend only: load and run more WebAssembly kernels. */
   readonly wasm?: WasmHooks;
+  /** Present on the `webgpu` backend only: dispatch more WGSL kernels. */
+  readonly gpu?: GpuHooks;
+  /**
+   * Resolves once all work submitted so far has finished (GPU backends;
+   * CPU backends run kernels synchronously and may omit it). For benchmarks.
+   */
+  sync?(): Promise<void>;
   /** Releases workers and memory; the backend is unusable afterwards. */
   dispose(): void;
 }

@@ -1,8 +1,9 @@
 /**
  * `@metatokens/tensor`: f32 tensors with reverse-mode autograd, the ops a GPT
  * needs, AdamW, and interchangeable backends — `ref` (plain TypeScript, the
- * test oracle) and `wasm` (hand-written WebAssembly SIMD on a shared memory,
- * split across worker threads).
+ * test oracle), `wasm` (hand-written WebAssembly SIMD on a shared memory,
+ * split across worker threads) and `webgpu` (WGSL compute kernels; read with
+ * `await t.data()`, see {@linkcode webgpuBackend}).
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@
 export * from "./autograd.ts";
 export * from "./backend.ts";
 export * from "./default_backend.ts";
+export * from "./device.ts";
 export * from "./kernels.ts";
 export * from "./rng.ts";
 export * from "./tensor.ts";
@@ -42,6 +44,13 @@ export {
   type WasmSupport,
   wasmSupport,
 } from "./backends/wasm/backend.ts";
+export {
+  webgpuAdapter,
+  type WebGpuAdapterProbe,
+  type WebGpuBackend,
+  webgpuBackend,
+  type WebGpuBackendOptions,
+} from "./backends/webgpu/backend.ts";
 export * from "./ops/add.ts";
 export * from "./ops/cross_entropy.ts";
 export * from "./ops/dropout.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Backend, refBackend, wasmBackend } from "@metatokens/tensor";
+import { type Backend, refBackend, type Tensor, wasmBackend, webgpuBackend } from "@metatokens/tensor";
 
 let shared: Backend[] | null = null;
 
@@ -16,6 +16,28 @@ export function attentionBackends(): Backend[] {
     wasmBackend({ threads: 3, parallelThreshold: 1 }),
   ];
   return shared;
+}
+
+/**
+ * The `webgpu` backend when an adapter exists, else null after one line on
+ * stdout: the webgpu tests are then registered with `ignore: true`. Test
+ * modules run in separate isolates of one process, so the line is printed
+ * once per run (a process environment variable remembers it).
+ */
+export const webgpu: Backend | null = await webgpuBackend().catch((e: Error) => {
+  const noted = "METATOKENS_ATTENTION_WEBGPU_SKIP_NOTED";
+  let first = true;
+  try {
+    first = Deno.env.get(noted) === undefined;
+    Deno.env.set(noted, "1");
+  } catch { /* no env permission: print in every module */ }
+  if (first) console.log(`webgpu: no adapter — skipping webgpu attention suites (${e.message})`);
+  return null;
+});
+
+/** The host copy of a tensor's f32 data on any backend (`await t.data()`). */
+export async function read(t: Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
 }
 
 /** Largest |a − b| / (atol + rtol·|b|); ≤ 1 means within tolerance. */
@@ -51,9 +73,9 @@ export function assertNear(
   }
 }
 
-/** "ref", or "wasm (N threads)". */
+/** "ref", "webgpu", or "wasm (N threads)". */
 export function label(backend: Backend): string {
-  return backend.name === "ref"
-    ? "ref"
+  return backend.name === "ref" || backend.gpu
+    ? backend.name
     : `${backend.name} (${backend.threads} thread${backend.threads > 1 ? "s" : ""})`;
 }

@@ -8,6 +8,7 @@
 import type { Backend, Storage } from "../backend.ts";
 import { refBackend } from "../backends/ref/backend.ts";
 import { wasmBackend } from "../backends/wasm/backend.ts";
+import { webgpuAdapter, type WebGpuBackend, webgpuBackend } from "../backends/webgpu/backend.ts";
 import type { Kernels } from "../kernels.ts";
 import { Rng } from "../rng.ts";
 
@@ -18,6 +19,7 @@ export const ODD_SIZES: readonly number[] = [1, 3, 17, 63, 127, 255];
 export class Harness {
   readonly k: Kernels<Storage, Storage>;
   readonly #rng: Rng;
+  readonly #allocated: Storage[] = [];
 
   constructor(readonly backend: Backend, seed: number) {
     this.k = backend.kernels;
@@ -40,26 +42,37 @@ export class Harness {
   ints(n: number, limit: number, ignore = 0): Storage {
     const host = new Int32Array(n);
     for (let i = 0; i < n; i++) host[i] = this.#rng.uniform() < ignore ? -1 : this.#rng.int(limit);
-    const s = this.backend.alloc("i32", n);
+    const s = this.#alloc("i32", n);
     this.backend.write(s, host);
     return s;
   }
 
   /** A buffer holding `host`. */
   from(host: Float32Array): Storage {
-    const s = this.backend.alloc("f32", host.length);
+    const s = this.#alloc("f32", host.length);
     this.backend.write(s, host);
     return s;
   }
 
   /** n zeros. */
   zeros(n: number): Storage {
-    return this.backend.alloc("f32", n);
+    return this.#alloc("f32", n);
   }
 
-  /** Reads n floats back. */
-  read(s: Storage, n: number): Float32Array {
-    return this.backend.readSync!(s, "f32", n) as Float32Array;
+  /** Reads n floats back (started now: later kernels do not change the result). */
+  read(s: Storage, n: number): Promise<Float32Array> {
+    return this.backend.read(s, "f32", n) as Promise<Float32Array>;
+  }
+
+  /** Frees every buffer this harness allocated. */
+  free(): void {
+    for (const s of this.#allocated.splice(0)) this.backend.free(s);
+  }
+
+  #alloc(dtype: "f32" | "i32", n: number): Storage {
+    const s = this.backend.alloc(dtype, n);
+    this.#allocated.push(s);
+    return s;
   }
 }
 
@@ -122,4 +135,28 @@ export function testBackends(): { ref: Backend; wasm1: Backend; wasm3: Backend }
     wasm3: wasmBackend({ threads: 3, parallelThreshold: 1 }),
   };
   return shared;
+}
+
+let gpu: Promise<WebGpuBackend | null> | null = null;
+
+/**
+ * The shared `webgpu` test backend, or null (after printing one line saying
+ * why) when this runtime has no WebGPU adapter: suites then register their
+ * webgpu tests with `ignore: true`, so the skip shows in the summary.
+ */
+export function webgpuTestBackend(): Promise<WebGpuBackend | null> {
+  gpu ??= (async () => {
+    const probe = await webgpuAdapter();
+    if (!probe.adapter) {
+      console.log(`webgpu: no adapter (${probe.reason}) — skipping webgpu suites`);
+      return null;
+    }
+    return await webgpuBackend({ adapter: probe.adapter });
+  })();
+  return gpu;
+}
+
+/** True when every dimension of a case is at most `max` (llvmpipe runs WebGPU on the CPU, slowly). */
+export function smallDims(dims: readonly number[], max = 256): boolean {
+  return dims.every((d) => d <= max);
 }

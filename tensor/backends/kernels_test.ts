@@ -1,4 +1,6 @@
-// Parity of every fast kernel with the `ref` oracle, and of 3 threads with 1.
+// Parity of every fast kernel with the `ref` oracle, and of 3 threads with 1;
+// on a WebGPU adapter, of every `webgpu` kernel with `ref` too (llvmpipe runs
+// WGSL on the CPU, so webgpu cases skip dimensions above 256 unless a case says otherwise).
 //
 // The case table is typed `{ [K in KernelName]: KernelCase }`: a kernel added
 // to the contract without a parity case here does not compile.
@@ -11,17 +13,21 @@ import {
   assertSameBits,
   Harness,
   ODD_SIZES,
+  smallDims,
   testBackends,
   type Tolerance,
+  webgpuTestBackend,
 } from "../_testing/harness.ts";
 
 interface KernelCase {
   /** Problem dimensions to try. */
   dims: readonly (readonly number[])[];
-  /** Runs the kernel on fresh inputs and returns every output it wrote. */
-  run(h: Harness, dims: readonly number[]): Float32Array[];
+  /** Runs the kernel on fresh inputs and returns reads of every output it wrote. */
+  run(h: Harness, dims: readonly number[]): Promise<Float32Array>[];
   /** Tolerance against `ref` (default atol 1e-5, rtol 1e-4). */
   tol?: Tolerance;
+  /** Which dims the webgpu run covers (default: every dimension ≤ 256). */
+  gpu?: (dims: readonly number[]) => boolean;
 }
 
 const n1 = ODD_SIZES.map((n) => [n]);
@@ -29,6 +35,8 @@ const n1big = [...n1, [1000], [4099]];
 const rc = [[1, 1], [3, 17], [17, 3], [63, 127], [255, 63], [8, 768]];
 const rv = [[1, 1], [3, 17], [17, 63], [5, 1000], [2, 50304]];
 const acc = [0, 1];
+/** webgpu filter of one-dimensional cases: cheap at every size, so all of them run. */
+const everySize = (): boolean => true;
 
 /** Runs a kernel that reads `x` and writes one buffer of `n` floats (pre-filled with `init`). */
 function unary(
@@ -38,7 +46,7 @@ function unary(
   init = false,
   lo = -3,
   hi = 3,
-): Float32Array[] {
+): Promise<Float32Array>[] {
   const out = init ? h.uniform(n) : h.zeros(n);
   write(out, h.uniform(n, lo, hi));
   return [h.read(out, n)];
@@ -50,6 +58,7 @@ const cases: { [K in KernelName]: KernelCase } = {
       ...ODD_SIZES.flatMap((s) => [[1, s, 17, 3], [1, 3, s, s], [2, s, 5, 63]]),
       [1, 64, 64, 64],
       [3, 33, 65, 129],
+      [2, 128, 132, 68],
       [1, 130, 257, 300],
     ].flatMap(([b, m, n, k]) => [0, 1, 2, 3, 4, 5, 6, 7].map((f) => [b, m, n, k, f])),
     run(h, [batch, m, n, k, flags]) {
@@ -69,10 +78,11 @@ const cases: { [K in KernelName]: KernelCase } = {
     },
     tol: { atol: 1e-4, rtol: 1e-4 },
   },
-  fill: { dims: n1big, run: (h, [n]) => unary(n, h, (o) => h.k.fill(o, 0.25, n), true) },
-  copy: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.copy(o, x, n)) },
+  fill: { dims: n1big, gpu: everySize, run: (h, [n]) => unary(n, h, (o) => h.k.fill(o, 0.25, n), true) },
+  copy: { dims: n1big, gpu: everySize, run: (h, [n]) => unary(n, h, (o, x) => h.k.copy(o, x, n)) },
   add: {
     dims: [...n1big.map(([n]) => [n, n]), [3, 1], [255, 1], [51, 3], [1536, 768], [4099, 4099]],
+    gpu: everySize,
     run(h, [n, nb]) {
       const out = h.zeros(n);
       h.k.add(out, h.uniform(n), h.uniform(nb), n, nb);
@@ -81,16 +91,18 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   mul: {
     dims: [...n1big.map(([n]) => [n, n]), [3, 1], [255, 1], [51, 3], [1536, 768]],
+    gpu: everySize,
     run(h, [n, nb]) {
       const out = h.zeros(n);
       h.k.mul(out, h.uniform(n), h.uniform(nb), n, nb);
       return [h.read(out, n)];
     },
   },
-  scale: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.scale(o, x, -0.75, n)) },
-  axpy: { dims: n1big, run: (h, [n]) => unary(n, h, (y, x) => h.k.axpy(y, x, 0.5, n), true) },
+  scale: { dims: n1big, gpu: everySize, run: (h, [n]) => unary(n, h, (o, x) => h.k.scale(o, x, -0.75, n)) },
+  axpy: { dims: n1big, gpu: everySize, run: (h, [n]) => unary(n, h, (y, x) => h.k.axpy(y, x, 0.5, n), true) },
   mulAcc: {
     dims: [...n1big.map(([n]) => [n, n]), [3, 1], [51, 3], [1536, 768]],
+    gpu: everySize,
     run(h, [n, nb]) {
       const y = h.uniform(n);
       h.k.mulAcc(y, h.uniform(n), h.uniform(nb), n, nb);
@@ -99,6 +111,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   scaleBy: {
     dims: n1big,
+    gpu: everySize,
     run(h, [n]) {
       const y = h.uniform(n);
       h.k.scaleBy(y, h.from(new Float32Array([0.3])), n);
@@ -139,6 +152,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   sumSquares: {
     dims: n1big.flatMap(([n]) => acc.map((a) => [n, a])),
+    gpu: everySize,
     run(h, [n, a]) {
       const out = h.from(new Float32Array([1.5]));
       h.k.sumSquares(out, h.uniform(n), n, a === 1);
@@ -155,19 +169,26 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   geluForward: {
     dims: n1big,
+    gpu: everySize,
     run: (h, [n]) => unary(n, h, (o, x) => h.k.geluForward(o, x, n), false, -8, 8),
   },
   geluBackward: {
     dims: n1big,
+    gpu: everySize,
     run(h, [n]) {
       const dx = h.uniform(n);
       h.k.geluBackward(dx, h.uniform(n, -8, 8), h.uniform(n), n);
       return [h.read(dx, n)];
     },
   },
-  reluForward: { dims: n1big, run: (h, [n]) => unary(n, h, (o, x) => h.k.reluForward(o, x, n)) },
+  reluForward: {
+    dims: n1big,
+    gpu: everySize,
+    run: (h, [n]) => unary(n, h, (o, x) => h.k.reluForward(o, x, n)),
+  },
   reluBackward: {
     dims: n1big,
+    gpu: everySize,
     run(h, [n]) {
       const dx = h.uniform(n);
       h.k.reluBackward(dx, h.uniform(n), h.uniform(n), n);
@@ -215,6 +236,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   crossEntropyForward: {
     dims: rv,
+    gpu: ([n]) => n <= 256, // V up to 50304
     run(h, [n, v]) {
       const [loss, lse] = [h.zeros(1), h.zeros(n)];
       h.k.crossEntropyForward(loss, lse, h.uniform(n * v, -20, 20), h.ints(n, v, 0.3), n, v);
@@ -223,6 +245,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   crossEntropyBackward: {
     dims: rv,
+    gpu: ([n]) => n <= 256, // V up to 50304
     run(h, [n, v]) {
       const [loss, lse] = [h.zeros(1), h.zeros(n)];
       const logits = h.uniform(n * v, -20, 20);
@@ -266,6 +289,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   dropoutForward: {
     dims: n1big.flatMap(([n]) => [0, 0.1, 0.5].map((p) => [n, p])),
+    gpu: everySize,
     run(h, [n, p]) {
       const out = h.zeros(n);
       h.k.dropoutForward(out, h.uniform(n), n, p, new Rng(5).key, 4294967290);
@@ -275,6 +299,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   dropoutBackward: {
     dims: n1big.flatMap(([n]) => [0, 0.1, 0.5].map((p) => [n, p])),
+    gpu: everySize,
     run(h, [n, p]) {
       const dx = h.uniform(n);
       h.k.dropoutBackward(dx, h.uniform(n), n, p, new Rng(9).key, 77);
@@ -283,6 +308,7 @@ const cases: { [K in KernelName]: KernelCase } = {
   },
   adamw: {
     dims: n1big.flatMap(([n]) => [0, 1].map((s) => [n, s])),
+    gpu: everySize,
     run(h, [n, s]) {
       const [param, m, v] = [h.uniform(n), h.uniform(n, -0.1, 0.1), h.uniform(n, 0, 0.01)];
       const hp = {
@@ -308,19 +334,50 @@ function allPermutations(items: number[]): number[][] {
 }
 
 const { ref, wasm1, wasm3 } = testBackends();
+const gpu = await webgpuTestBackend();
+
+/** Outputs of one case on one backend (its buffers freed afterwards). */
+async function outputs(kase: KernelCase, backend: typeof ref, seed: number, dims: readonly number[]) {
+  const h = new Harness(backend, seed);
+  try {
+    return await Promise.all(kase.run(h, dims));
+  } finally {
+    h.free();
+  }
+}
 
 for (const [name, kase] of Object.entries(cases) as [KernelName, KernelCase][]) {
-  Deno.test(`wasm kernel ${name} matches ref on odd shapes, and 3 threads match 1 bit for bit`, () => {
+  Deno.test(`wasm kernel ${name} matches ref on odd shapes, and 3 threads match 1 bit for bit`, async () => {
     const tol = kase.tol ?? { atol: 1e-5, rtol: 1e-4 };
-    kase.dims.forEach((dims, i) => {
+    for (const [i, dims] of kase.dims.entries()) {
       const seed = 1000 + i;
-      const expected = kase.run(new Harness(ref, seed), dims);
-      const one = kase.run(new Harness(wasm1, seed), dims);
-      const three = kase.run(new Harness(wasm3, seed), dims);
+      const expected = await outputs(kase, ref, seed, dims);
+      const one = await outputs(kase, wasm1, seed, dims);
+      const three = await outputs(kase, wasm3, seed, dims);
       expected.forEach((e, j) => {
         assertClose(one[j], e, tol, `${name}${JSON.stringify(dims)} output ${j}`);
         assertSameBits(three[j], one[j], `${name}${JSON.stringify(dims)} output ${j}, 3 threads vs 1`);
       });
-    });
+    }
+  });
+}
+
+for (const [name, kase] of Object.entries(cases) as [KernelName, KernelCase][]) {
+  Deno.test({
+    name: `webgpu kernel ${name} matches ref on odd shapes`,
+    ignore: gpu === null,
+    async fn() {
+      const tol = kase.tol ?? { atol: 1e-5, rtol: 1e-4 };
+      const covered = kase.gpu ?? ((d) => smallDims(d));
+      for (const [i, dims] of kase.dims.entries()) {
+        if (!covered(dims)) continue;
+        const seed = 1000 + i;
+        const expected = await outputs(kase, ref, seed, dims);
+        const actual = await outputs(kase, gpu!, seed, dims);
+        expected.forEach((e, j) =>
+          assertClose(actual[j], e, tol, `webgpu ${name}${JSON.stringify(dims)} output ${j}`)
+        );
+      }
+    },
   });
 }

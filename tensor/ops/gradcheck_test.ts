@@ -1,4 +1,5 @@
-// Finite-difference gradient checks of every core op, on every backend.
+// Finite-difference gradient checks of every core op, on every backend
+// (`webgpu` too when this runtime has an adapter; reads are awaited there).
 //
 // The case table is typed `{ [K in OpName]: GradCase[] }`, so an op added to
 // the registry without a gradient check here does not compile.
@@ -7,7 +8,7 @@ import { backward, noGrad } from "../autograd.ts";
 import type { Backend } from "../backend.ts";
 import { Rng } from "../rng.ts";
 import { randn, scope, type Tensor, tensor } from "../tensor.ts";
-import { assertClose, testBackends } from "../_testing/harness.ts";
+import { assertClose, testBackends, webgpuTestBackend } from "../_testing/harness.ts";
 import { add } from "./add.ts";
 import { crossEntropy } from "./cross_entropy.ts";
 import { dropout } from "./dropout.ts";
@@ -114,44 +115,67 @@ function lossOf(kase: GradCase, inputs: readonly Tensor[], backend: Backend, wei
   return sum(mul(out.shape.length ? out : reshape(out, [1]), w));
 }
 
-function gradcheck(kase: GradCase, backend: Backend): void {
+/** Reads a tensor back on any backend (CPU backends resolve at once). */
+async function host(t: Tensor): Promise<Float32Array> {
+  return await t.data() as Float32Array;
+}
+
+async function gradcheck(kase: GradCase, backend: Backend): Promise<void> {
   const rng = new Rng(42);
-  const inputs = kase.shapes.map((shape) => {
+  const inputs = await Promise.all(kase.shapes.map(async (shape) => {
     const t = randn(shape, rng, 1, { backend, requiresGrad: true });
     if (kase.awayFromZero) {
-      const host = t.dataSync() as Float32Array;
-      for (let i = 0; i < host.length; i++) host[i] += host[i] >= 0 ? 0.2 : -0.2;
-      backend.write(t.storage, host);
+      const values = await host(t);
+      for (let i = 0; i < values.length; i++) values[i] += values[i] >= 0 ? 0.2 : -0.2;
+      backend.write(t.storage, values);
     }
     return t;
-  });
+  }));
   const weights = rng.fillNormal(new Float32Array(256));
   scope(() => backward(lossOf(kase, inputs, backend, weights)));
   const eps = 1e-2;
-  inputs.forEach((input, which) => {
-    const host = input.dataSync() as Float32Array;
-    const numeric = new Float32Array(host.length);
-    for (let i = 0; i < host.length; i++) {
-      const at = (x: number): number => {
-        host[i] = x;
-        backend.write(input.storage, host);
-        return noGrad(() => scope(() => lossOf(kase, inputs, backend, weights).item()));
-      };
-      const x0 = host[i];
-      numeric[i] = (at(x0 + eps) - at(x0 - eps)) / (2 * eps);
-      host[i] = x0;
-      backend.write(input.storage, host);
+  for (const [which, input] of inputs.entries()) {
+    const values = await host(input);
+    // Every loss read starts right after its forward pass and is awaited at the end, so
+    // the GPU backend pipelines them (a read copies the value at the time it is called).
+    const at = (i: number, x: number): Promise<number> => {
+      values[i] = x;
+      backend.write(input.storage, values);
+      const loss = noGrad(() => scope(() => lossOf(kase, inputs, backend, weights)));
+      const value = host(loss).then(([v]) => v);
+      loss.dispose();
+      return value;
+    };
+    const pending: Promise<number>[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const x0 = values[i];
+      const [plus, minus] = [at(i, x0 + eps), at(i, x0 - eps)];
+      pending.push(Promise.all([plus, minus]).then(([p, m]) => (p - m) / (2 * eps)));
+      values[i] = x0;
+      backend.write(input.storage, values);
     }
-    const analytic = input.grad?.dataSync() ?? new Float32Array(host.length);
+    const numeric = Float32Array.from(await Promise.all(pending));
+    const analytic = input.grad ? await host(input.grad) : new Float32Array(values.length);
     assertClose(analytic, numeric, { atol: 5e-3, rtol: 2e-2 }, `${kase.label}: gradient of input ${which}`);
-  });
+  }
 }
 
 const { ref, wasm1 } = testBackends();
 for (const backend of [ref, wasm1]) {
   for (const [op, list] of Object.entries(cases)) {
-    Deno.test(`${op} gradients match finite differences on ${backend.name}`, () => {
-      for (const kase of list) gradcheck(kase, backend);
+    Deno.test(`${op} gradients match finite differences on ${backend.name}`, async () => {
+      for (const kase of list) await gradcheck(kase, backend);
     });
   }
+}
+
+const gpu = await webgpuTestBackend();
+for (const [op, list] of Object.entries(cases)) {
+  Deno.test({
+    name: `${op} gradients match finite differences on webgpu`,
+    ignore: gpu === null,
+    async fn() {
+      for (const kase of list) await gradcheck(kase, gpu!);
+    },
+  });
 }
