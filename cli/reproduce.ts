@@ -74,7 +74,7 @@ export async function reproduce(args: string[]): Promise<void> {
     }
   }
   const s = applyOverrides(
-    { scale: "tiny", out: "", threads: defaultThreads(), data: "", plan: false },
+    { scale: "tiny", out: "", threads: defaultThreads(), device: "cpu", data: "", plan: false },
     options,
   );
   const scale = String(s.scale) as Scale;
