@@ -79,8 +79,10 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     }M parameters with meta-attention. Pre-training: ${plan.pretrain.steps} steps ` +
     `of ${plan.pretrain.batchSize} × ${config.blockSize} tokens per model on the same data. Fine-tuning: ` +
     `${plan.finetune.steps} steps × ${plan.finetune.batchSize} examples per curriculum phase at train lengths ` +
-    `${plan.trainLengths.join(", ")}. Test sets: phases ${plan.eval.phases.join(", ")}, ${plan.eval.n} ` +
-    `examples each, the same for every model. Accuracy cells read "sequence accuracy (teacher-forced token ` +
+    `${plan.trainLengths.join(", ")}. Test sets: ${plan.eval.n} examples from each ` +
+    `of curriculum phases ${
+      plan.eval.phases.join(", ")
+    }, the same for every model. Accuracy cells read "sequence accuracy (teacher-forced token ` +
     `accuracy)" in %; "n/a" marks prompts longer than an APE model's block size.`,
     "",
     "## Pre-training",
