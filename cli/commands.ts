@@ -30,11 +30,10 @@ import {
   generateDataset,
   lengthBin,
   lengthBinLabel,
-  TaskBatchSource,
   writeExamplesJsonl,
 } from "@metatokens/tasks";
 import { analyzeModel, checkWritableDir, writeAnalysis } from "@metatokens/analysis";
-import { evaluateOnTask, testExamples } from "./pipeline.ts";
+import { evaluateOnTask, finetuneOnTask, testExamples } from "./pipeline.ts";
 import { applyOverrides, readConfigFile, type Settings, splitArgs } from "./args.ts";
 
 /** Training defaults for the CPU preset: about 6 minutes on 2 cores. */
@@ -440,46 +439,39 @@ export async function finetune(args: string[]): Promise<void> {
     throw new TypeError("Cannot fine-tune without --checkpoint DIR and --task NAME");
   }
   await withModel(s.checkpoint, s, async (model) => {
-    const maxLength = s.maxLength as number;
-    if (model.config.posEncoding === "ape" && maxLength - 1 > model.config.blockSize) {
-      throw new RangeError(
-        `Cannot fine-tune at length ${maxLength}: the APE model's block size is ${model.config.blockSize}`,
-      );
-    }
     const task = String(s.task).replaceAll("_", "-");
-    const phases = String(s.phases).split(",").map((p) => Number(p));
-    for (const phase of phases) {
-      const examples = generateDataset(task, phase, s.n as number, (s.seed as number) + phase);
-      const source = new TaskBatchSource(examples, {
-        batchSize: s.batchSize as number,
-        maxLength,
-        seed: s.seed as number,
-      });
-      console.log(
-        `fine-tuning on ${task} phase ${phase}: ${source.size} of ${examples.length} examples fit ${maxLength} tokens`,
-      );
-      const trainer = new Trainer(model, source, null, {
-        ...PAPER_TRAIN_OPTIONS,
-        steps: s.steps as number,
-        gradAccum: 1,
-        lr: s.lr as number,
-        minLr: s.minLr as number,
-        warmup: s.warmup as number,
-        evalEvery: 0,
-        evalBatches: 1,
-      }, s.seed as number);
-      const result = await runTraining(trainer, {
-        outDir: String(s.out),
-        checkpointEvery: 0,
-        extraState: { finetune: { task, phase, maxLength, from: s.checkpoint } },
-        onStep: (i) => {
-          if (i.step % 10 === 0 || i.step === s.steps) {
-            console.log(`phase ${phase} step ${i.step}/${s.steps} | loss ${i.loss.toFixed(4)}`);
-          }
-        },
-      });
-      console.log(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
-    }
+    const maxLength = s.maxLength as number;
+    await finetuneOnTask(model, {
+      task,
+      phases: String(s.phases).split(",").map(Number),
+      maxLength,
+      n: s.n as number,
+      steps: s.steps as number,
+      batchSize: s.batchSize as number,
+      lr: s.lr as number,
+      minLr: s.minLr as number,
+      warmup: s.warmup as number,
+      seed: s.seed as number,
+    }, {
+      log: (message) => console.log(message),
+      // Each phase through the run loop: metrics.jsonl and a checkpoint of the model after the phase.
+      runPhase: async (trainer, phase) => {
+        let loss = NaN;
+        const result = await runTraining(trainer, {
+          outDir: String(s.out),
+          checkpointEvery: 0,
+          extraState: { finetune: { task, phase, maxLength, from: s.checkpoint } },
+          onStep: (i) => {
+            loss = i.loss;
+            if (i.step % 10 === 0 || i.step === s.steps) {
+              console.log(`phase ${phase} step ${i.step}/${s.steps} | loss ${i.loss.toFixed(4)}`);
+            }
+          },
+        });
+        console.log(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
+        return loss;
+      },
+    });
   });
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { Rng } from "@metatokens/tensor";
-import { type Ablation, type Gpt, PAPER_TRAIN_OPTIONS, type StepInfo, Trainer } from "@metatokens/model";
+import { type Ablation, type Gpt, PAPER_TRAIN_OPTIONS, Trainer } from "@metatokens/model";
 import { modelPredictor } from "@metatokens/analysis";
 import {
   type BinScore,
@@ -53,15 +53,16 @@ export function phasesFitting(maxLength: number): number[] {
 }
 
 /**
- * Fine-tunes `model` in place with completion-only loss, phase by phase;
- * `onPhase` runs after each phase with its trainer (to save a checkpoint).
+ * Fine-tunes `model` in place with completion-only loss, phase by phase.
+ * Each phase's steps run through `hooks.runPhase` (the `finetune` command
+ * runs them through `runTraining` for metrics and a checkpoint per phase),
+ * by default a plain loop; it returns the last step's loss.
  */
 export async function finetuneOnTask(
   model: Gpt,
   s: FinetuneSettings,
   hooks: {
-    onStep?: (phase: number, info: StepInfo) => void;
-    onPhase?: (phase: number, trainer: Trainer) => Promise<void> | void;
+    runPhase?: (trainer: Trainer, phase: number) => Promise<number>;
     log?: (message: string) => void;
   } = {},
 ): Promise<{ phase: number; examples: number; loss: number }[]> {
@@ -70,6 +71,11 @@ export async function finetuneOnTask(
       `Cannot fine-tune at length ${s.maxLength}: the APE model's block size is ${model.config.blockSize}`,
     );
   }
+  const runPhase = hooks.runPhase ?? (async (trainer: Trainer): Promise<number> => {
+    let loss = NaN;
+    while (trainer.stepCount < trainer.options.steps) loss = (await trainer.step()).loss;
+    return loss;
+  });
   const done: { phase: number; examples: number; loss: number }[] = [];
   for (const phase of s.phases ?? phasesFitting(s.maxLength)) {
     const examples = generateDataset(s.task, phase, s.n, s.seed + phase);
@@ -91,14 +97,7 @@ export async function finetuneOnTask(
       evalEvery: 0,
       evalBatches: 1,
     }, s.seed);
-    let loss = NaN;
-    for (let i = 0; i < s.steps; i++) {
-      const info = await trainer.step();
-      loss = info.loss;
-      hooks.onStep?.(phase, info);
-    }
-    await hooks.onPhase?.(phase, trainer);
-    done.push({ phase, examples: source.size, loss });
+    done.push({ phase, examples: source.size, loss: await runPhase(trainer, phase) });
   }
   return done;
 }
