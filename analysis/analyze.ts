@@ -93,13 +93,6 @@ export interface AnalyzeOptions {
   log?: (message: string) => void;
 }
 
-/** Reads a kept tensor to the host and frees it. */
-async function take(t: Tensor): Promise<Float32Array> {
-  const data = await t.data() as Float32Array;
-  t.dispose();
-  return data;
-}
-
 function metaPositionsOf(tokens: Int32Array, metaId: number): number[] {
   const out: number[] = [];
   tokens.forEach((id, i) => id === metaId && out.push(i));
@@ -161,10 +154,10 @@ export async function analyzeModel(
   const records: LogitBoostRecord[] = [];
   for (const [example, { tokens, meta }] of prompts.entries()) {
     const batch = { b: 1, t: tokens.length, x: tokens };
-    const full = await take(noGrad(() => model.forward(batch).logits!.keep()));
-    const zeroed = await take(
-      noGrad(() => model.forward(batch, { ablation: { noEmbedAtMeta: true } }).logits!.keep()),
-    );
+    const full = await noGrad(() => model.forward(batch).logits!.keep()).take() as Float32Array;
+    const zeroed = await noGrad(() =>
+      model.forward(batch, { ablation: { noEmbedAtMeta: true } }).logits!.keep()
+    ).take() as Float32Array;
     for (const position of meta) {
       const a = softmaxStats(full, position * V, V), z = softmaxStats(zeroed, position * V, V);
       records.push({
@@ -193,9 +186,9 @@ export async function analyzeModel(
     const T = tokens.length, d: QkvDims = { t: T, c: C, nh: NH };
     const trace = { residual: [] as Tensor[], qkv: [] as Tensor[], metaQkv: [] as Tensor[] };
     noGrad(() => model.hidden({ b: 1, t: T, x: tokens }, { trace }).dispose());
-    const residual = await Promise.all(trace.residual.map(take));
-    const qkv = await Promise.all(trace.qkv.map(take));
-    const metaQkv = await Promise.all(trace.metaQkv.map(take));
+    const residual = await Promise.all(trace.residual.map((t) => t.take() as Promise<Float32Array>));
+    const qkv = await Promise.all(trace.qkv.map((t) => t.take() as Promise<Float32Array>));
+    const metaQkv = await Promise.all(trace.metaQkv.map((t) => t.take() as Promise<Float32Array>));
     const flags = new Uint8Array(T);
     for (const p of meta) flags[p] = 1;
     for (let l = 0; l < L; l++) {
@@ -259,7 +252,8 @@ export async function analyzeModel(
       if (last < 0) {
         throw new RangeError(`Cannot run the VIB sweep on example ${i}: its prompt is all meta tokens`);
       }
-      const h = await take(noGrad(() => model.hidden({ b: 1, t: prompt.length, x: prompt }).keep()));
+      const h = await noGrad(() => model.hidden({ b: 1, t: prompt.length, x: prompt }).keep())
+        .take() as Float32Array;
       atMeta.set(h.subarray(m * C, (m + 1) * C), i * C);
       atLast.set(h.subarray(last * C, (last + 1) * C), i * C);
       targets[i] = answer[0];

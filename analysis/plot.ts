@@ -83,6 +83,19 @@ function checkText(what: string, value: unknown): string {
   return value;
 }
 
+/** The title and axis labels every figure has, each a non-empty string. */
+function checkTitles(o: { title: unknown; xLabel: unknown; yLabel: unknown }): {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+} {
+  return {
+    title: checkText("title", o.title),
+    xLabel: checkText("x-axis label", o.xLabel),
+    yLabel: checkText("y-axis label", o.yLabel),
+  };
+}
+
 function checkDomain(what: string, domain: readonly number[] | undefined): [number, number] | undefined {
   if (domain === undefined) return undefined;
   if (
@@ -256,9 +269,7 @@ function histogramSpec(values: number[], options: HistogramOptions): TopLevelSpe
   if (!Array.isArray(values) || values.length === 0) {
     throw new RangeError("Cannot draw a histogram of no values");
   }
-  const title = checkText("title", options.title);
-  const xLabel = checkText("x-axis label", options.xLabel);
-  const yLabel = options.yLabel === undefined ? "count" : checkText("y-axis label", options.yLabel);
+  const { title, xLabel, yLabel } = checkTitles({ ...options, yLabel: options.yLabel ?? "count" });
   let lo = Infinity, hi = -Infinity, sum = 0;
   values.forEach((v, i) => {
     if (typeof v !== "number" || !Number.isFinite(v)) {
@@ -428,9 +439,7 @@ function symlogTicks(lo: number, hi: number, constant: number, pixels: number): 
 }
 
 function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLevelSpec {
-  const title = checkText("title", options.title);
-  const xLabel = checkText("x-axis label", options.xLabel);
-  const yLabel = checkText("y-axis label", options.yLabel);
+  const { title, xLabel, yLabel } = checkTitles(options);
   if (!Array.isArray(series) || series.length === 0) {
     throw new RangeError("Cannot draw a line chart of no series");
   }
@@ -602,9 +611,7 @@ function indexTicks(count: number, cell: number, horizontal: boolean): number[] 
 }
 
 function heatmapSpec(matrix: (number | null)[][], options: HeatmapOptions): TopLevelSpec {
-  const title = checkText("title", options.title);
-  const xLabel = checkText("x-axis label", options.xLabel);
-  const yLabel = checkText("y-axis label", options.yLabel);
+  const { title, xLabel, yLabel } = checkTitles(options);
   const colorLabel = checkText("colour label", options.colorLabel);
   if (!Array.isArray(matrix) || matrix.length === 0) throw new RangeError("Cannot draw a heatmap of no rows");
   if (!Array.isArray(matrix[0]) || matrix[0].length === 0) {
@@ -777,9 +784,7 @@ export function scatter(points: ScatterPoint[], options: ScatterOptions): Promis
 }
 
 function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelSpec {
-  const title = checkText("title", options.title);
-  const xLabel = checkText("x-axis label", options.xLabel);
-  const yLabel = checkText("y-axis label", options.yLabel);
+  const { title, xLabel, yLabel } = checkTitles(options);
   const facetName = options.facet === undefined ? undefined : checkText("facet name", options.facet);
   if (!Array.isArray(points) || points.length === 0) {
     throw new RangeError("Cannot draw a scatter plot of no points");
@@ -960,9 +965,7 @@ export function groupedBars(rows: BarRow[], options: GroupedBarsOptions): Promis
 }
 
 function groupedBarsSpec(rows: BarRow[], options: GroupedBarsOptions): TopLevelSpec {
-  const title = checkText("title", options.title);
-  const xLabel = checkText("x-axis label", options.xLabel);
-  const yLabel = checkText("y-axis label", options.yLabel);
+  const { title, xLabel, yLabel } = checkTitles(options);
   if (!Array.isArray(rows) || rows.length === 0) throw new RangeError("Cannot draw a bar chart of no rows");
   const seen = new Set<string>();
   const values = rows.map((r, i) => {

@@ -83,24 +83,34 @@ export async function writeAnalysis(a: Analysis, dir: string): Promise<AnalysisF
   };
   try {
     const n = a.logitBoost.length;
-    await put(
-      "logit_boost.svg",
-      await histogram(a.logitBoost.map((r) => r.logitBoost), {
-        title: `Logit boost at meta tokens (${a.task}, ${n} positions)`,
-        xLabel: "max logit − max logit with the meta embedding zeroed",
-        yLabel: "meta positions",
-      }),
-      "Fig. 2 (left): change in the top output logit when the meta token's embedding is zeroed",
-    );
-    await put(
-      "entropy_drop.svg",
-      await histogram(a.logitBoost.map((r) => r.entropyDrop), {
-        title: `Entropy drop at meta tokens (${a.task}, ${n} positions)`,
-        xLabel: "entropy with the meta embedding zeroed − entropy as is (nats)",
-        yLabel: "meta positions",
-      }),
-      "Fig. 2 (middle): output entropy drop the meta embedding causes (Theorem 4.1)",
-    );
+    for (
+      const [name, field, title, xLabel, caption] of [
+        [
+          "logit_boost",
+          "logitBoost",
+          "Logit boost at meta tokens",
+          "max logit − max logit with the meta embedding zeroed",
+          "Fig. 2 (left): change in the top output logit when the meta token's embedding is zeroed",
+        ],
+        [
+          "entropy_drop",
+          "entropyDrop",
+          "Entropy drop at meta tokens",
+          "entropy with the meta embedding zeroed − entropy as is (nats)",
+          "Fig. 2 (middle): output entropy drop the meta embedding causes (Theorem 4.1)",
+        ],
+      ] as const
+    ) {
+      await put(
+        `${name}.svg`,
+        await histogram(a.logitBoost.map((r) => r[field]), {
+          title: `${title} (${a.task}, ${n} positions)`,
+          xLabel,
+          yLabel: "meta positions",
+        }),
+        caption,
+      );
+    }
     await put(
       "logit_boost.csv",
       toCsv(a.logitBoost.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)])))),

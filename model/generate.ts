@@ -53,13 +53,6 @@ export interface ScoreResult {
   loss: number;
 }
 
-/** Reads a tensor back to the host and frees it. */
-async function take(t: Tensor): Promise<Float32Array> {
-  const data = await t.data() as Float32Array;
-  t.dispose();
-  return data;
-}
-
 function logSoftmaxAt(logits: Float32Array, o: number, v: number, target: number): number {
   let max = -Infinity;
   for (let j = 0; j < v; j++) max = Math.max(max, logits[o + j]);
@@ -84,7 +77,8 @@ export async function score(model: Gpt, tokens: Int32Array): Promise<ScoreResult
   const t = tokens.length;
   if (t < 2) throw new RangeError(`Cannot score ${t} token(s): expected at least 2`);
   const v = model.config.vocabSize;
-  const logits = await take(noGrad(() => scope(() => model.forward({ b: 1, t, x: tokens }).logits!.keep())));
+  const logits = await noGrad(() => scope(() => model.forward({ b: 1, t, x: tokens }).logits!.keep()))
+    .take() as Float32Array;
   const logprobs: (number | null)[] = [];
   let sum = 0, n = 0;
   for (let i = 0; i + 1 < t; i++) {
@@ -164,7 +158,7 @@ async function decodeStep(
   const L = position + 1;
   for (let i = 0; i < config.nLayer; i++) {
     const h = `transformer.h.${i}`;
-    const row = await take(run(() => {
+    const row = await (run(() => {
       const qkv = model.linear(model.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
       if (config.posEncoding !== "rope") return qkv;
       const rope = ropeTables(
@@ -173,7 +167,7 @@ async function decodeStep(
         backend,
       );
       return applyRope(qkv, rope, nh);
-    }));
+    })).take() as Float32Array;
     cache.k[i].set(row.subarray(C, 2 * C), position * C);
     cache.v[i].set(row.subarray(2 * C, 3 * C), position * C);
     // softmax(q·kᵀ/√HS)·v over the cache, per head (one query: plain loops).
@@ -208,7 +202,7 @@ async function decodeStep(
     matmul(model.layerNorm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), { transB: true })
   );
   x.dispose();
-  return await take(logits);
+  return await logits.take() as Float32Array;
 }
 
 /**
@@ -265,14 +259,14 @@ export async function generate(
     );
     // Refill the cache from every layer's q|k|v (T, 3C): keys and values of every position.
     for (const [i, qkv] of trace.qkv.entries()) {
-      const rows = await take(qkv);
+      const rows = await qkv.take() as Float32Array;
       for (let t = 0; t < seq.length; t++) {
         cache.k[i].set(rows.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
         cache.v[i].set(rows.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
       }
     }
     cache.length = seq.length;
-    return await take(logits);
+    return await logits.take() as Float32Array;
   };
   const logits = await fullForward(prompt);
   const out = new Int32Array(options.maxNewTokens);

@@ -79,7 +79,7 @@ export const lmHeadLossOp: OpDef<LmHeadAttrs> = defineOp<LmHeadAttrs>({
       k.axpy(out.storage, chunkLoss.storage, r / count, 1); // loss += (r / count) · chunk mean, on device
       if (!dlogits) continue;
       // The kernel averages over the chunk's r rows; scale so the mean is over all kept rows.
-      backend.write(chunkScale.storage, new Float32Array([r / count]));
+      k.fill(chunkScale.storage, r / count, 1); // a kernel, not a host write: no GPU flush per chunk
       k.fill(dlogits.storage, 0, r * v);
       k.crossEntropyBackward(dlogits.storage, chunkScale.storage, logits.storage, lse.storage, ts, r, v);
       if (dxc) {

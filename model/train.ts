@@ -22,6 +22,7 @@ import {
   scope,
   type Tensor,
   tensor,
+  zeros,
 } from "@metatokens/tensor";
 import type { Checkpoint } from "./checkpoint.ts";
 import { gptConfig } from "./config.ts";
@@ -150,13 +151,6 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Reads a one-element tensor back and frees it. */
-async function scalar(t: Tensor): Promise<number> {
-  const value = (await t.data())[0];
-  t.dispose();
-  return value;
-}
-
 /**
  * Runs optimizer steps on a {@linkcode Gpt}.
  *
@@ -235,32 +229,35 @@ export class Trainer {
   async step(): Promise<StepInfo> {
     const { model, options } = this;
     const lr = learningRate(this.#step, options);
-    let lossSum = 0, tokens = 0;
+    const k = model.backend.kernels;
+    // The micro-batch losses are summed on the device: one readback per step, not per micro-batch.
+    const lossSum = zeros([1], { backend: model.backend });
+    let tokens = 0;
     for (let micro = 0; micro < options.gradAccum; micro++) {
       const batch = this.train.next();
-      const l = scope(() => {
+      scope(() => {
         const l = model.forward(batch, { training: true, rng: this.rng }).loss!;
         // Each micro-batch contributes 1/gradAccum of the step's mean loss gradient.
         backward(l, tensor([1 / options.gradAccum], [], { backend: model.backend }));
-        return l.keep();
+        k.axpy(lossSum.storage, l.storage, 1 / options.gradAccum, 1);
       });
-      const loss = await scalar(l);
-      if (!Number.isFinite(loss)) {
-        this.optimizer.zeroGrad();
-        throw new NonFiniteLossError(this.#step + 1, loss);
-      }
-      lossSum += loss;
       tokens += batch.b * batch.t;
     }
     const params = [...model.params.values()];
-    let gradNorm: number;
+    let sumSquares: Tensor;
     if (options.gradClip > 0) {
-      const { sumSquares, scale } = clipGradNorm(params, options.gradClip);
-      scale.dispose();
-      gradNorm = Math.sqrt(await scalar(sumSquares));
+      const clipped = clipGradNorm(params, options.gradClip);
+      clipped.scale.dispose();
+      sumSquares = clipped.sumSquares;
     } else {
-      gradNorm = Math.sqrt(await scalar(gradSumSquares(params)));
+      sumSquares = gradSumSquares(params);
     }
+    const [loss, squares] = (await Promise.all([lossSum.take(), sumSquares.take()])).map((t) => t[0]);
+    if (!Number.isFinite(loss)) {
+      this.optimizer.zeroGrad();
+      throw new NonFiniteLossError(this.#step + 1, loss);
+    }
+    const gradNorm = Math.sqrt(squares);
     if (!Number.isFinite(gradNorm)) {
       this.optimizer.zeroGrad();
       throw new NonFiniteLossError(this.#step + 1, gradNorm, "gradient norm");
@@ -269,7 +266,7 @@ export class Trainer {
     this.optimizer.zeroGrad();
     this.#step++;
     this.#tokens += tokens;
-    return { step: this.#step, loss: lossSum / options.gradAccum, lr, gradNorm, tokens };
+    return { step: this.#step, loss, lr, gradNorm, tokens };
   }
 
   /** Mean loss over `evalBatches` validation batches (no gradients, no dropout). */
@@ -278,7 +275,7 @@ export class Trainer {
     let sum = 0;
     for (let i = 0; i < this.options.evalBatches; i++) {
       const batch = this.val.next();
-      sum += await scalar(noGrad(() => scope(() => this.model.forward(batch).loss!.keep())));
+      sum += (await noGrad(() => scope(() => this.model.forward(batch).loss!.keep())).take())[0];
     }
     const loss = sum / this.options.evalBatches;
     if (this.#bestValLoss === null || loss < this.#bestValLoss) this.#bestValLoss = loss;

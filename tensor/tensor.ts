@@ -131,6 +131,13 @@ export class Tensor {
     return this.backend.read(this.storage, this.dtype, this.size);
   }
 
+  /** Copies the data back to the host, then frees the tensor: for results that are read once. */
+  async take(): Promise<Float32Array | Int32Array> {
+    const data = await this.data();
+    this.dispose();
+    return data;
+  }
+
   /** Copies the data back synchronously (CPU backends only). */
   dataSync(): Float32Array | Int32Array {
     const read = this.backend.readSync;

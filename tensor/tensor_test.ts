@@ -163,3 +163,9 @@ Deno.test("a second backward through a freed graph is an error, not a silent no-
   backward(loss);
   assert.throws(() => backward(loss), /Cannot run backward twice .*the first backward freed its graph/);
 });
+
+Deno.test("take() reads the data back and frees the tensor", async () => {
+  const t = tensor([1, 2, 3]);
+  assert.deepEqual(await t.take(), new Float32Array([1, 2, 3]));
+  assert.ok(t.disposed);
+});

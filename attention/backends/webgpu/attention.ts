@@ -49,6 +49,12 @@ export const MAX_HEAD_SIZE = 256;
 /** Largest tile (rows) the kernels use. */
 const MAX_TILE = 32;
 /** Score of a disallowed pair: finite, since WGSL may assume no infinities at run time. */
+/** Every kernel's first lines: which (batch row, head) this workgroup owns (grid y·z = B·NH). */
+const HEAD_OF_WORKGROUP = `  let bh = wid.y + 65535u * wid.z; // b·NH + h
+  if (bh >= p.bnh) { return; }
+  let b = bh / p.nh;
+  let h = bh % p.nh;
+  let c3 = 3u * p.c;`;
 const MASKED = "-3.0e38";
 /** Bits of −∞ as f32, passed as a uniform (a WGSL constant may not be infinite). */
 const NEG_INF_BITS = 0xff800000;
@@ -212,11 +218,7 @@ ${storeVec4("store_out", "out", spec.hs, false, spec.vec4)}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let bh = wid.y + 65535u * wid.z; // b·NH + h
-  if (bh >= p.bnh) { return; }
-  let b = bh / p.nh;
-  let h = bh % p.nh;
-  let c3 = 3u * p.c;
+${HEAD_OF_WORKGROUP}
   let qt = (p.t + TB - 1u) / TB - 1u - wid.x; // query tile, the longest rows first
   let i0 = qt * TB;
   let r = lid / TPR; // this thread's query row in the tile
@@ -414,11 +416,7 @@ function dqWgsl(spec: Spec): string {
 ${backwardShared(spec, false)}
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let bh = wid.y + 65535u * wid.z; // b·NH + h
-  if (bh >= p.bnh) { return; }
-  let b = bh / p.nh;
-  let h = bh % p.nh;
-  let c3 = 3u * p.c;
+${HEAD_OF_WORKGROUP}
   let qt = (p.t + TB - 1u) / TB - 1u - wid.x; // query tile, the longest rows first
   let i0 = qt * TB;
   let r = lid / TPR; // this thread's query row in the tile
@@ -466,11 +464,7 @@ function dkdvWgsl(spec: Spec): string {
 ${backwardShared(spec, true)}
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let bh = wid.y + 65535u * wid.z; // b·NH + h
-  if (bh >= p.bnh) { return; }
-  let b = bh / p.nh;
-  let h = bh % p.nh;
-  let c3 = 3u * p.c;
+${HEAD_OF_WORKGROUP}
   let nt = (p.t + TB - 1u) / TB;
   let kt = wid.x; // key tile: tile 0 meets every query tile, so the longest go first
   let j0 = kt * TB;
