@@ -31,6 +31,7 @@ export * from "./copying.ts";
 export * from "./bins.ts";
 export * from "./dataset.ts";
 export * from "./scoring.ts";
+export * from "./interval.ts";
 export * from "./jsonl.ts";
 export * from "./batches.ts";
 export * from "./evaluate.ts";
