@@ -14,7 +14,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Which packages each package may import (DESIGN.md §1). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   tensor: [],
-  data: [],
+  // data may import tensor's leaf modules `@metatokens/tensor/rng` (the one RNG) and
+  // `@metatokens/tensor/fs` (the one durable writer); both depend on nothing.
+  data: ["tensor"],
   attention: ["tensor"],
   tasks: ["data"],
   model: ["tensor", "attention"],

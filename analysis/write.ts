@@ -9,6 +9,7 @@
  */
 
 import { dirname, join } from "node:path";
+import { checkWritableDir, replaceDir, writeNewFileSynced } from "@metatokens/tensor/fs";
 import type { Analysis } from "./analyze.ts";
 import { toCsv } from "./csv.ts";
 import { heatmap, histogram, lineChart, scatter } from "./plot.ts";
@@ -22,36 +23,10 @@ export interface AnalysisFile {
 }
 
 /**
- * Creates `dir`'s parent and checks it is writable, before any expensive work
- * starts; throws a clear error otherwise.
- *
- * @example
- * ```ts
- * import { checkWritableDir } from "@metatokens/analysis";
- * await checkWritableDir(await Deno.makeTempDir() + "/analysis");
- * ```
+ * The writable-folder check and the folder replacement, re-exported from
+ * `@metatokens/tensor/fs` (their one implementation).
  */
-export async function checkWritableDir(dir: string): Promise<void> {
-  const parent = dirname(dir);
-  try {
-    await Deno.mkdir(parent, { recursive: true });
-    const probe = await Deno.makeTempFile({ dir: parent, prefix: ".write-check-" });
-    await Deno.remove(probe);
-  } catch (e) {
-    throw new Error(`Cannot write to "${dir}": ${(e as Error).message}`);
-  }
-  const info = await Deno.stat(dir).catch(() => null);
-  if (info && !info.isDirectory) throw new Error(`Cannot write an analysis to "${dir}": it is a file`);
-}
-
-/** Replaces `dir` by the folder `tmp` (both on one file system) in two renames. */
-export async function replaceDir(tmp: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${Deno.pid}`;
-  const existed = await Deno.stat(dir).then(() => true, () => false);
-  if (existed) await Deno.rename(dir, old);
-  await Deno.rename(tmp, dir);
-  if (existed) await Deno.remove(old, { recursive: true });
-}
+export { checkWritableDir, replaceDir } from "@metatokens/tensor/fs";
 
 const round = (
   x: number | null,
@@ -78,7 +53,7 @@ export async function writeAnalysis(a: Analysis, dir: string): Promise<AnalysisF
   const tmp = await Deno.makeTempDir({ dir: dirname(dir), prefix: ".analysis-partial-" });
   const files: AnalysisFile[] = [];
   const put = async (name: string, text: string, caption: string): Promise<void> => {
-    await Deno.writeTextFile(join(tmp, name), text);
+    await writeNewFileSynced(join(tmp, name), text);
     files.push({ name, caption });
   };
   try {

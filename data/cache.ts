@@ -12,8 +12,9 @@
  *
  * The cache is reused while the manifest matches the sources (path, size and
  * modification time of every file), and rebuilt otherwise. It is written
- * atomically: tokens and manifest go to temporary files that are renamed into
- * place, the old manifest removed first, so a killed build never leaves a
+ * atomically and durably (`@metatokens/tensor/fs`): tokens and manifest go to
+ * temporary files that are flushed and renamed into place, the old manifest
+ * removed first, so a killed build never leaves a
  * manifest that describes the wrong tokens. The last `valFraction` of the
  * tokens (at least one window of `blockSize + 1`) is the validation split.
  *
@@ -22,6 +23,7 @@
 
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { commitFile, tempPathBeside, writeFileAtomic } from "@metatokens/tensor/fs";
 import { expandSources } from "./glob.ts";
 import { type DocumentPiece, InvalidUtf8Error, readDocumentPieces, type TxtMode } from "./documents.ts";
 import { encode, EOT_ID } from "./tokenizer.ts";
@@ -244,10 +246,8 @@ async function readManifest(dir: string): Promise<CacheManifest | null> {
   }
 }
 
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
 
 async function fileSize(path: string): Promise<number> {
@@ -313,7 +313,7 @@ export async function openTokenCache(
 
   await Deno.mkdir(dir, { recursive: true });
   const warn = options.warn ?? ((m: string) => console.warn(m));
-  const tmp = `${tokensPath}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const tmp = tempPathBeside(tokensPath);
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   const writer = new TokenWriter(file);
   let documents = 0;
@@ -391,7 +391,7 @@ export async function openTokenCache(
   };
   // Remove the old manifest first: a crash between the renames leaves no manifest, never a wrong one.
   await Deno.remove(manifestPath).catch(() => {});
-  await Deno.rename(tmp, tokensPath);
+  await commitFile(tmp, tokensPath);
   await writeJsonAtomic(manifestPath, manifest);
   return { dir, tokensPath, manifest, built: true };
 }

@@ -20,7 +20,9 @@
 
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
-import { decodeSafetensors, encodeSafetensors, type StateDict, writeNewFileSynced } from "./safetensors.ts";
+import { formatShape } from "@metatokens/tensor";
+import { replaceDir, writeNewFileSynced } from "@metatokens/tensor/fs";
+import { decodeSafetensors, encodeSafetensors, type StateDict } from "./safetensors.ts";
 
 /** The model weights file inside a checkpoint directory. */
 export const MODEL_FILE = "model.safetensors";
@@ -51,10 +53,6 @@ export interface Checkpoint {
   optimizer: OptimizerState | null;
   /** Free-form trainer state (JSON: non-finite numbers do not survive), stored as `trainer_state.json`. */
   trainerState: Record<string, unknown>;
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -95,20 +93,6 @@ function checkOptimizer(
         );
       }
     }
-  }
-}
-
-/** Flushes a directory entry list to disk where the platform allows it. */
-async function syncDir(path: string): Promise<void> {
-  try {
-    const dir = await Deno.open(path, { read: true });
-    try {
-      await dir.sync();
-    } finally {
-      dir.close();
-    }
-  } catch {
-    // Not supported on every platform (e.g. Windows); the renames are still atomic.
   }
 }
 
@@ -208,17 +192,12 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<voi
   await Deno.mkdir(temp);
   try {
     for (const [name, bytes] of files) await writeNewFileSynced(join(temp, name), bytes);
-    await syncDir(temp);
   } catch (e) {
     await Deno.remove(temp, { recursive: true }).catch(() => {});
     throw e;
   }
-  // From here on a complete checkpoint exists at every instant: `dir`, then `old`, then `dir`.
-  const old = `${dir}.old-${random()}`;
-  if (current !== null) await Deno.rename(dir, old);
-  await Deno.rename(temp, dir);
-  await syncDir(dirname(dir));
-  if (current !== null) await Deno.remove(old, { recursive: true });
+  // From here on a complete checkpoint exists at every instant: `dir`, then `<dir>.old-*`, then `dir`.
+  await replaceDir(temp, dir);
   // Leftovers of interrupted saves: incomplete temp dirs, and old checkpoints superseded now.
   for (const path of [...await siblings(dir, "tmp"), ...await siblings(dir, "old")]) {
     await Deno.remove(path, { recursive: true }).catch(() => {});

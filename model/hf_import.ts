@@ -12,6 +12,7 @@
  * @module
  */
 
+import { formatShape } from "@metatokens/tensor";
 import { decodeSafetensors, type NamedArray, type StateDict } from "./safetensors.ts";
 
 /** Options of {@linkcode importHfGpt2}. */
@@ -60,10 +61,6 @@ function layerSpec(c: number): [string, boolean, number[]][] {
     ["mlp.c_proj.weight", true, [4 * c, c]],
     ["mlp.c_proj.bias", false, [c]],
   ];
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
 }
 
 function listSome(names: string[]): string {

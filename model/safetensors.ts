@@ -20,8 +20,8 @@
  * @module
  */
 
-import { randomBytes } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { formatShape } from "@metatokens/tensor";
+import { writeFileAtomic } from "@metatokens/tensor/fs";
 
 /** A named array: a shape and its row-major f32 data. */
 export interface NamedArray {
@@ -59,10 +59,6 @@ function compareCodePoints(a: string, b: string): number {
     const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
     if (d !== 0) return d;
   }
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
 }
 
 function isShape(value: unknown): value is number[] {
@@ -376,54 +372,10 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 }
 
 /**
- * Creates `path` (it must not exist), writes all of `bytes` and flushes them to disk.
- *
- * @example
- * ```ts
- * import { writeNewFileSynced } from "@metatokens/model/safetensors";
- * const path = `${await Deno.makeTempDir()}/a.bin`;
- * await writeNewFileSynced(path, new Uint8Array([1, 2]));
- * console.log((await Deno.readFile(path)).length); // 2
- * ```
+ * The durable writers, re-exported from `@metatokens/tensor/fs` (their one
+ * implementation) for callers that import them from the model package.
  */
-export async function writeNewFileSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-}
-
-/**
- * Writes bytes to `path` atomically: into a temporary file in the same directory,
- * flushed to disk, then renamed over `path`. A crash leaves either the old file or
- * the new one, never a partial file under `path`.
- *
- * @param path The destination.
- * @param bytes The contents.
- *
- * @example
- * ```ts
- * import { writeFileAtomic } from "@metatokens/model/safetensors";
- * const path = await Deno.makeTempFile();
- * await writeFileAtomic(path, new TextEncoder().encode("{}"));
- * console.log(await Deno.readTextFile(path)); // {}
- * await Deno.remove(path);
- * ```
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
-  try {
-    await writeNewFileSynced(temp, bytes);
-    await Deno.rename(temp, path);
-  } catch (e) {
-    await Deno.remove(temp).catch(() => {});
-    throw e;
-  }
-}
+export { writeFileAtomic, writeNewFileSynced } from "@metatokens/tensor/fs";
 
 /**
  * Encodes f32 tensors as safetensors (see {@linkcode encodeSafetensors}) and writes

@@ -1,0 +1,219 @@
+/**
+ * Durable file output for the whole toolkit: one implementation of "write a
+ * file so that a crash leaves the old contents or the new, never a torn file",
+ * of "replace a folder whole", and of "can we write there at all", used by
+ * checkpoints and safetensors (`model`), the token cache (`data`), analysis
+ * output (`analysis`) and run reports.
+ *
+ * The recipe is the classic one (as in SQLite, LevelDB and `os.replace` +
+ * `fsync` in Python): write a temporary file beside the destination, `fsync`
+ * it, `rename` it over the destination, then `fsync` the folder so the
+ * rename itself survives a power cut. A folder is replaced by renaming the old
+ * one aside first, so a complete folder exists under a known name at every
+ * instant.
+ *
+ * It lives in `tensor` because `tensor` is the lowest package in the
+ * dependency DAG (`_tools/check_deps.ts`) that both `model` and `data` may
+ * import; the module itself depends on nothing but `node:path` and
+ * `node:crypto`, so importing `@metatokens/tensor/fs` pulls in no tensor code.
+ *
+ * @module
+ */
+
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+
+/** A short random hex suffix for temporary names (12 hex digits). */
+function randomSuffix(): string {
+  return randomBytes(6).toString("hex");
+}
+
+function bytesOf(contents: Uint8Array | string): Uint8Array {
+  return typeof contents === "string" ? new TextEncoder().encode(contents) : contents;
+}
+
+/**
+ * Flushes a folder's entry list (its creations and renames) to disk where the
+ * platform allows it; a no-op where folders cannot be opened (Windows), where
+ * renames are still atomic.
+ *
+ * @param path The folder.
+ *
+ * @example
+ * ```ts
+ * import { syncDir } from "@metatokens/tensor/fs";
+ * await syncDir(await Deno.makeTempDir());
+ * ```
+ */
+export async function syncDir(path: string): Promise<void> {
+  let dir: Deno.FsFile;
+  try {
+    dir = await Deno.open(path, { read: true });
+  } catch {
+    return; // Not supported on every platform; see above.
+  }
+  try {
+    await dir.sync();
+  } catch {
+    // Some file systems refuse fsync on a folder; the rename is still atomic.
+  } finally {
+    dir.close();
+  }
+}
+
+/**
+ * Creates `path` (it must not exist), writes all of `contents` and flushes the
+ * file to disk before returning.
+ *
+ * @param path The new file.
+ * @param contents Bytes, or text written as UTF-8.
+ * @throws {Deno.errors.AlreadyExists} When `path` exists.
+ *
+ * @example
+ * ```ts
+ * import { writeNewFileSynced } from "@metatokens/tensor/fs";
+ * const path = `${await Deno.makeTempDir()}/a.bin`;
+ * await writeNewFileSynced(path, new Uint8Array([1, 2]));
+ * console.log((await Deno.readFile(path)).length); // 2
+ * ```
+ */
+export async function writeNewFileSynced(path: string, contents: Uint8Array | string): Promise<void> {
+  const bytes = bytesOf(contents);
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Moves the finished file `temp` over `path` durably: flushes `temp`, renames
+ * it (atomic on one file system) and flushes the folder of `path`. Use it
+ * when the temporary file was streamed by hand; {@linkcode writeFileAtomic}
+ * does all of it for contents held in memory.
+ *
+ * @param temp A complete file in the same folder (file system) as `path`.
+ * @param path The destination; an existing file there is replaced.
+ *
+ * @example
+ * ```ts
+ * import { commitFile } from "@metatokens/tensor/fs";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/.a.tmp`, "new");
+ * await commitFile(`${dir}/.a.tmp`, `${dir}/a.txt`);
+ * console.log(await Deno.readTextFile(`${dir}/a.txt`)); // new
+ * ```
+ */
+export async function commitFile(temp: string, path: string): Promise<void> {
+  const file = await Deno.open(temp, { read: true, write: true });
+  try {
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(temp, path);
+  await syncDir(dirname(path));
+}
+
+/**
+ * A fresh temporary name beside `path`: `<dir>/.<name>.tmp-<random>`, on the
+ * same file system so that the final rename is atomic.
+ *
+ * @example
+ * ```ts
+ * import { tempPathBeside } from "@metatokens/tensor/fs";
+ * console.log(tempPathBeside("/runs/a.json").startsWith("/runs/.a.json.tmp-")); // true
+ * ```
+ */
+export function tempPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${randomSuffix()}`);
+}
+
+/**
+ * Writes `contents` to `path` atomically and durably: into a temporary file
+ * beside it, flushed, renamed over `path`, then the folder flushed. A crash
+ * leaves the old file or the new one, never a partial file under `path`.
+ *
+ * @param path The destination.
+ * @param contents Bytes, or text written as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "@metatokens/tensor/fs";
+ * const path = `${await Deno.makeTempDir()}/a.json`;
+ * await writeFileAtomic(path, "{}");
+ * console.log(await Deno.readTextFile(path)); // {}
+ * ```
+ */
+export async function writeFileAtomic(path: string, contents: Uint8Array | string): Promise<void> {
+  const temp = tempPathBeside(path);
+  try {
+    await writeNewFileSynced(temp, contents);
+    await Deno.rename(temp, path);
+  } catch (e) {
+    await Deno.remove(temp).catch(() => {});
+    throw e;
+  }
+  await syncDir(dirname(path));
+}
+
+/**
+ * Replaces the folder `dir` by the complete folder `temp` (both on one file
+ * system): flushes `temp`'s entries, renames an existing `dir` aside to
+ * `<dir>.old-<random>`, renames `temp` to `dir`, flushes the parent folder,
+ * and only then removes the old folder. At every instant a complete folder
+ * exists under `dir` or `<dir>.old-*`. The files inside `temp` should have
+ * been written with {@linkcode writeNewFileSynced}.
+ *
+ * @param temp The new folder, fully written.
+ * @param dir The destination; need not exist.
+ *
+ * @example
+ * ```ts
+ * import { replaceDir } from "@metatokens/tensor/fs";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/out`);
+ * await Deno.mkdir(`${root}/.out-new`);
+ * await Deno.writeTextFile(`${root}/.out-new/a.txt`, "new");
+ * await replaceDir(`${root}/.out-new`, `${root}/out`);
+ * console.log(await Deno.readTextFile(`${root}/out/a.txt`)); // new
+ * ```
+ */
+export async function replaceDir(temp: string, dir: string): Promise<void> {
+  await syncDir(temp);
+  const old = `${dir}.old-${randomSuffix()}`;
+  const existed = await Deno.stat(dir).then(() => true, () => false);
+  if (existed) await Deno.rename(dir, old);
+  await Deno.rename(temp, dir);
+  await syncDir(dirname(dir));
+  if (existed) await Deno.remove(old, { recursive: true });
+}
+
+/**
+ * Checks, before any expensive work starts, that the folder `dir` can be
+ * written: creates its parent, writes and removes a probe file there, and
+ * refuses a `dir` that exists as a file. `dir` itself is not created.
+ *
+ * @param dir The folder that will be written (or replaced).
+ * @throws {Error} `Cannot write to "<dir>": <reason>`.
+ *
+ * @example
+ * ```ts
+ * import { checkWritableDir } from "@metatokens/tensor/fs";
+ * await checkWritableDir(await Deno.makeTempDir() + "/analysis");
+ * ```
+ */
+export async function checkWritableDir(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  try {
+    await Deno.mkdir(parent, { recursive: true });
+    await Deno.remove(await Deno.makeTempFile({ dir: parent, prefix: ".write-check-" }));
+  } catch (e) {
+    throw new Error(`Cannot write to "${dir}": ${(e as Error).message}`);
+  }
+  const info = await Deno.stat(dir).catch(() => null);
+  if (info && !info.isDirectory) throw new Error(`Cannot write to "${dir}": it is a file`);
+}

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import {
+  checkWritableDir,
+  commitFile,
+  replaceDir,
+  tempPathBeside,
+  writeFileAtomic,
+  writeNewFileSynced,
+} from "./fs.ts";
+
+async function names(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+Deno.test("writeFileAtomic replaces a file and leaves no temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeFileAtomic(`${dir}/a.txt`, "old");
+  await writeFileAtomic(`${dir}/a.txt`, new TextEncoder().encode("new"));
+  assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "new");
+  assert.deepEqual(await names(dir), ["a.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeFileAtomic leaves the old file and no temporary file when the write fails", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeFileAtomic(`${dir}/a.txt`, "old");
+  await assert.rejects(() => writeFileAtomic(`${dir}/missing/a.txt`, "x"), Deno.errors.NotFound);
+  assert.deepEqual(await names(dir), ["a.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeNewFileSynced refuses an existing file", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeNewFileSynced(`${dir}/a`, "1");
+  await assert.rejects(() => writeNewFileSynced(`${dir}/a`, "2"), Deno.errors.AlreadyExists);
+  assert.equal(await Deno.readTextFile(`${dir}/a`), "1");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("commitFile moves a streamed temporary file over the destination", async () => {
+  const dir = await Deno.makeTempDir();
+  const temp = tempPathBeside(`${dir}/t.bin`);
+  assert.ok(temp.startsWith(`${dir}/.t.bin.tmp-`));
+  await Deno.writeFile(temp, new Uint8Array([7]));
+  await commitFile(temp, `${dir}/t.bin`);
+  assert.deepEqual(await Deno.readFile(`${dir}/t.bin`), new Uint8Array([7]));
+  assert.deepEqual(await names(dir), ["t.bin"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replaceDir swaps a folder whole and removes the old one", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/out`);
+  await Deno.writeTextFile(`${root}/out/old.txt`, "old");
+  await Deno.mkdir(`${root}/.new`);
+  await Deno.writeTextFile(`${root}/.new/new.txt`, "new");
+  await replaceDir(`${root}/.new`, `${root}/out`);
+  assert.deepEqual(await names(`${root}/out`), ["new.txt"]);
+  assert.deepEqual(await names(root), ["out"]);
+  await Deno.mkdir(`${root}/.fresh`);
+  await replaceDir(`${root}/.fresh`, `${root}/made`);
+  assert.deepEqual(await names(root), ["made", "out"]);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("checkWritableDir creates the parent, refuses files and unwritable places", async () => {
+  const root = await Deno.makeTempDir();
+  await checkWritableDir(`${root}/a/b`);
+  assert.deepEqual(await names(`${root}/a`), []);
+  await Deno.writeTextFile(`${root}/file`, "");
+  await assert.rejects(() => checkWritableDir(`${root}/file`), /Cannot write to ".*file": it is a file/);
+  await assert.rejects(() => checkWritableDir(`${root}/file/x`), /Cannot write to ".*file\/x": /);
+  await Deno.remove(root, { recursive: true });
+});
