@@ -18,7 +18,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // `@metatokens/tensor/fs` (the one durable writer); both depend on nothing.
   data: ["tensor"],
   attention: ["tensor"],
-  tasks: ["data"],
+  // tasks imports only tensor's leaf module `@metatokens/tensor/rng` (the one RNG).
+  tasks: ["data", "tensor"],
   model: ["tensor", "attention"],
   analysis: ["tensor", "attention", "model", "tasks"],
   cli: ["tensor", "attention", "model", "data", "tasks", "analysis"],

@@ -4,8 +4,8 @@
  * each row gets `k = round(0.1·T)` meta tokens by {@linkcode injectWindow};
  * off, it is the plain shifted window (`y[t] = x[t + 1]`).
  *
- * Offsets and meta slots come from one counter-based generator (the
- * algorithm of `@metatokens/tensor`'s `Rng`), so a source is deterministic
+ * Offsets and meta slots come from one counter-based generator
+ * (`@metatokens/tensor`'s `Rng`, the toolkit's one RNG), so a source is deterministic
  * given its seed, and {@linkcode TokenBatchSource.state} / `restore` resume a run
  * exactly — also in a new process.
  *
@@ -15,7 +15,7 @@
 import { readSplit, type TokenCache } from "./cache.ts";
 import { injectWindow, metaCount } from "./inject.ts";
 import { META_ID } from "./tokenizer.ts";
-import { CounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 
 /** One batch, row-major; structurally a model `Batch`. */
 export interface TokenBatch {
@@ -77,7 +77,7 @@ export class TokenBatchSource {
   /** Meta tokens per row. */
   readonly k: number;
   #tokens: ArrayLike<number> & { subarray(start: number, end: number): ArrayLike<number> };
-  #rng: CounterRng;
+  #rng: Rng;
   #batches = 0;
 
   /** A source over `tokens` (a split held in memory). */
@@ -108,7 +108,7 @@ export class TokenBatchSource {
     }
     this.k = this.meta ? metaCount(blockSize, fraction) : 0;
     this.#tokens = tokens;
-    this.#rng = new CounterRng(seed);
+    this.#rng = new Rng(seed);
   }
 
   /**
@@ -168,7 +168,7 @@ export class TokenBatchSource {
 
   /** The state to save in a checkpoint. */
   state(): TokenBatchState {
-    return { seed: this.#rng.seed, counter: this.#rng.counter, batches: this.#batches };
+    return { ...this.#rng.state(), batches: this.#batches };
   }
 
   /** Continues exactly where `state` was saved. */
@@ -184,8 +184,8 @@ export class TokenBatchSource {
         }: expected { seed, counter, batches } with non-negative integers`,
       );
     }
-    this.#rng = new CounterRng(state.seed);
-    this.#rng.counter = state.counter;
+    this.#rng = new Rng(state.seed);
+    this.#rng.restore(state);
     this.#batches = state.batches;
   }
 }

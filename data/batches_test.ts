@@ -114,7 +114,7 @@ Deno.test("bad options and states are clear errors", () => {
   );
   assert.throws(
     () => new TokenBatchSource(ramp(100), { batchSize: 1, blockSize: 4, seed: -1 }),
-    /seed the generator with -1/,
+    /seed the RNG with -1/,
   );
   const s = new TokenBatchSource(ramp(100), { batchSize: 1, blockSize: 4, seed: 0 });
   assert.throws(() => s.restore({ seed: 0, counter: -3, batches: 0 }), /Cannot restore batch source state/);

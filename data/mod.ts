@@ -29,4 +29,3 @@ export * from "./documents.ts";
 export * from "./cache.ts";
 export * from "./brown.ts";
 export * from "./batches.ts";
-export * from "./rng.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { pick, randInt, shuffle } from "./_rng.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 
 Deno.test("same seed ⇒ same draws; different seeds differ; draws in [0, 1)", () => {
-  const a = new TaskCounterRng(7), b = new TaskCounterRng(7), c = new TaskCounterRng(8);
+  const a = new Rng(7), b = new Rng(7), c = new Rng(8);
   const da = Array.from({ length: 1000 }, () => a.uniform());
   const db = Array.from({ length: 1000 }, () => b.uniform());
   const dc = Array.from({ length: 1000 }, () => c.uniform());
@@ -15,7 +15,7 @@ Deno.test("same seed ⇒ same draws; different seeds differ; draws in [0, 1)", (
 });
 
 Deno.test("randInt covers [lo, hi] inclusive; pick and shuffle stay in the set", () => {
-  const rng = new TaskCounterRng(1);
+  const rng = new Rng(1);
   const seen = new Set<number>();
   for (let i = 0; i < 2000; i++) seen.add(randInt(rng, 3, 8));
   assert.deepEqual([...seen].sort(), [3, 4, 5, 6, 7, 8]);
@@ -24,6 +24,6 @@ Deno.test("randInt covers [lo, hi] inclusive; pick and shuffle stay in the set",
 });
 
 Deno.test("bad seeds are errors quoting the seed", () => {
-  assert.throws(() => new TaskCounterRng(-1), /Cannot seed the generator with -1/);
-  assert.throws(() => new TaskCounterRng(1.5), /with 1\.5/);
+  assert.throws(() => new Rng(-1), /Cannot seed the RNG with -1/);
+  assert.throws(() => new Rng(1.5), /with 1\.5/);
 });

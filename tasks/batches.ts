@@ -11,7 +11,7 @@
 import { EOT_ID, META_ID } from "@metatokens/data";
 import { encodeExample } from "./dataset.ts";
 import type { TaskExample } from "./example.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 
 /** Options of a {@linkcode TaskBatchSource}. */
 export interface TaskBatchOptions {
@@ -52,7 +52,7 @@ export interface TaskBatch {
 export class TaskBatchSource {
   readonly #rows: { tokens: Int32Array; answerStart: number }[] = [];
   readonly #options: TaskBatchOptions;
-  readonly #rng: TaskCounterRng;
+  readonly #rng: Rng;
 
   /** A source over the examples that fit `maxLength`. */
   constructor(examples: readonly TaskExample[], options: TaskBatchOptions) {
@@ -73,7 +73,7 @@ export class TaskBatchSource {
       );
     }
     this.#options = options;
-    this.#rng = new TaskCounterRng(options.seed);
+    this.#rng = new Rng(options.seed);
   }
 
   /** Examples that fit the maximum length. */
@@ -106,7 +106,7 @@ export class TaskBatchSource {
 
   /** The sampler's position. */
   state(): { counter: number } {
-    return { counter: this.#rng.counter };
+    return { counter: this.#rng.state().counter };
   }
 
   /** Continues from a saved position. */
@@ -117,6 +117,6 @@ export class TaskBatchSource {
         `Cannot restore a task batch source from ${JSON.stringify(state)}: expected { counter }`,
       );
     }
-    this.#rng.counter = counter;
+    this.#rng.restore({ ...this.#rng.state(), counter });
   }
 }

@@ -113,8 +113,9 @@ function copyingOverhead(): number {
  *
  * @example
  * ```ts
- * import { copyingWords, generateCopying, TaskCounterRng } from "@metatokens/tasks";
- * const ex = generateCopying(new TaskCounterRng(4), 1);
+ * import { copyingWords, generateCopying } from "@metatokens/tasks";
+ * import { Rng } from "@metatokens/tensor";
+ * const ex = generateCopying(new Rng(4), 1);
  * const words = copyingWords(ex.document);
  * const at = ex.start + ex.prefixWords;
  * console.log(ex.answer === words.slice(at, at + ex.spanWords).join(" ")); // true

@@ -3,7 +3,7 @@ import { encode } from "@metatokens/data/tokenizer";
 import { copyingWords, formatCopying, generateCopying } from "./copying.ts";
 import type { CopyingExample } from "./example.ts";
 import { PHASES } from "./phases.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 import { parseCopying } from "./_testing/parse.ts";
 import { APPENDIX_H, PHASE_NUMBERS, samples } from "./_testing/samples.ts";
 
@@ -57,7 +57,7 @@ Deno.test("no leak: the span occurs once in the prompt (inside the pauses), neve
 });
 
 Deno.test("same seed ⇒ same examples; bad input is an error quoting it", () => {
-  assert.deepEqual(generateCopying(new TaskCounterRng(4), 2), generateCopying(new TaskCounterRng(4), 2));
+  assert.deepEqual(generateCopying(new Rng(4), 2), generateCopying(new Rng(4), 2));
   assert.throws(() => copyingWords("zz99"), /Unknown Brown corpus document "zz99"/);
   assert.throws(() => formatCopying("a", " ", "b"), /Copying span " " is empty/);
   assert.throws(

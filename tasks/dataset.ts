@@ -14,7 +14,8 @@ import { generateListRecall } from "./list_recall.ts";
 import { generateParity } from "./parity.ts";
 import { type PhaseSpec, phaseSpec } from "./phases.ts";
 import { generateSegmentCounting } from "./segment_counting.ts";
-import { TaskCounterRng, type TaskRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
+import type { TaskRng } from "./rng.ts";
 
 const GENERATORS: { [K in TaskName]: (rng: TaskRng, phase: number | PhaseSpec) => TaskExample } = {
   "list-recall": generateListRecall,
@@ -44,8 +45,9 @@ export function taskName(task: string): TaskName {
  *
  * @example
  * ```ts
- * import { generateExample, TaskCounterRng } from "@metatokens/tasks";
- * const ex = generateExample("parity", new TaskCounterRng(5), 1);
+ * import { generateExample } from "@metatokens/tasks";
+ * import { Rng } from "@metatokens/tensor";
+ * const ex = generateExample("parity", new Rng(5), 1);
  * console.log(ex.task, ex.answer === "0" || ex.answer === "1"); // "parity" true
  * ```
  */
@@ -97,7 +99,7 @@ export function generateDataset(
     }
     spec = { ...spec, tokens: { lo, hi } };
   }
-  const rng = new TaskCounterRng(seed);
+  const rng = new Rng(seed);
   return Array.from({ length: n }, () => GENERATORS[name](rng, spec));
 }
 

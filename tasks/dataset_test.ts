@@ -4,7 +4,7 @@ import { lengthBin } from "./bins.ts";
 import { encodeExample, generateDataset, generateExample, taskName } from "./dataset.ts";
 import { TASK_NAMES } from "./example.ts";
 import { PHASES } from "./phases.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 import { PER_PHASE, PHASE_NUMBERS, samples } from "./_testing/samples.ts";
 
 Deno.test("≥ 95% of each phase's examples lie in its token range, measured with the real tokenizer", () => {
@@ -47,7 +47,7 @@ Deno.test("a length bin narrows the window; a bin the phase cannot reach is an e
 Deno.test("a window the phase's lists cannot reach is an error after bounded attempts", () => {
   const spec = { ...PHASES[0], tokens: { lo: 5000, hi: 6000 } };
   assert.throws(
-    () => generateExample("list-recall", new TaskCounterRng(1), spec),
+    () => generateExample("list-recall", new Rng(1), spec),
     /Cannot generate a list-recall example of 5000–6000 prompt tokens for phase 1/,
   );
 });
@@ -60,10 +60,10 @@ Deno.test("unknown tasks and phases are errors naming them and the choices", () 
   assert.throws(() => generateDataset("parity", 6, 1, 1), /Unknown phase 6: expected one of 1, 2, 3, 4, 5/);
   assert.throws(() => generateDataset("parity", 0, 1, 1), /Unknown phase 0/);
   assert.throws(() => generateDataset("parity", 1, -1, 1), /Cannot generate -1 examples/);
-  assert.throws(() => generateDataset("parity", 1, 1, -3), /Cannot seed the generator with -3/);
+  assert.throws(() => generateDataset("parity", 1, 1, -3), /Cannot seed the RNG with -3/);
   assert.throws(() => taskName("List Recall"), /Unknown task "List Recall"/);
   assert.throws(
-    () => generateExample("parity", new TaskCounterRng(1), { ...PHASES[0], lists: { lo: 4, hi: 2 } }),
+    () => generateExample("parity", new Rng(1), { ...PHASES[0], lists: { lo: 4, hi: 2 } }),
     /Invalid list count m \{"lo":4,"hi":2\}/,
   );
 });

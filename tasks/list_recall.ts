@@ -65,8 +65,9 @@ export function formatListRecall(lists: readonly TaskList[], target: number, j: 
  *
  * @example
  * ```ts
- * import { generateListRecall, TaskCounterRng } from "@metatokens/tasks";
- * const ex = generateListRecall(new TaskCounterRng(1), 1);
+ * import { generateListRecall } from "@metatokens/tasks";
+ * import { Rng } from "@metatokens/tensor";
+ * const ex = generateListRecall(new Rng(1), 1);
  * console.log(ex.prompt.endsWith(`of ${ex.lists[ex.target].category}? _PAUSE_`)); // true
  * console.log(ex.answer === ex.lists[ex.target].items[ex.j - 1]); // true
  * console.log(ex.promptTokens >= 100 && ex.promptTokens <= 200); // true

@@ -3,7 +3,7 @@ import { encode } from "@metatokens/data/tokenizer";
 import { category } from "./categories.ts";
 import type { ListRecallExample } from "./example.ts";
 import { formatListRecall, generateListRecall } from "./list_recall.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 import { parseListRecall } from "./_testing/parse.ts";
 import { APPENDIX_H, PHASE_NUMBERS, samples } from "./_testing/samples.ts";
 
@@ -58,7 +58,7 @@ Deno.test("no leak: the question names the category and j but never the answer; 
 });
 
 Deno.test("j covers 1 … n and the target every list position", () => {
-  const rng = new TaskCounterRng(5);
+  const rng = new Rng(5);
   const js = new Set<number>(), first = new Set<boolean>(), last = new Set<boolean>();
   for (let i = 0; i < 300; i++) {
     const ex = generateListRecall(rng, 1);
@@ -72,12 +72,12 @@ Deno.test("j covers 1 … n and the target every list position", () => {
 
 Deno.test("same seed ⇒ same examples", () => {
   assert.deepEqual(
-    generateListRecall(new TaskCounterRng(9), 2),
-    generateListRecall(new TaskCounterRng(9), 2),
+    generateListRecall(new Rng(9), 2),
+    generateListRecall(new Rng(9), 2),
   );
   assert.notDeepEqual(
-    generateListRecall(new TaskCounterRng(9), 2),
-    generateListRecall(new TaskCounterRng(10), 2),
+    generateListRecall(new Rng(9), 2),
+    generateListRecall(new Rng(10), 2),
   );
 });
 
@@ -86,7 +86,7 @@ Deno.test("bad targets and item positions are errors quoting the value", () => {
   assert.throws(() => formatListRecall(lists, 1, 1), /target 1 is out of range: expected 0 … 0/);
   assert.throws(() => formatListRecall(lists, 0, 3), /item 3 is out of range: expected 1 … 2/);
   assert.throws(
-    () => generateListRecall(new TaskCounterRng(1), 9),
+    () => generateListRecall(new Rng(1), 9),
     /Unknown phase 9: expected one of 1, 2, 3, 4, 5/,
   );
 });

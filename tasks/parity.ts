@@ -62,8 +62,9 @@ function parityOverhead(): number {
  *
  * @example
  * ```ts
- * import { generateParity, TaskCounterRng } from "@metatokens/tasks";
- * const ex = generateParity(new TaskCounterRng(3), 2);
+ * import { generateParity } from "@metatokens/tasks";
+ * import { Rng } from "@metatokens/tensor";
+ * const ex = generateParity(new Rng(3), 2);
  * const xor = ex.bits.slice(0, ex.prefixLength).reduce((a, b) => a ^ b, 0);
  * console.log(ex.answer === String(xor), ex.promptTokens >= 200 && ex.promptTokens <= 300); // true true
  * ```

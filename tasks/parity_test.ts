@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encode } from "@metatokens/data/tokenizer";
 import type { ParityExample } from "./example.ts";
 import { formatParity, generateParity } from "./parity.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 import { parseParity } from "./_testing/parse.ts";
 import { APPENDIX_H, PHASE_NUMBERS, samples } from "./_testing/samples.ts";
 
@@ -38,7 +38,7 @@ Deno.test("no leak or shortcut: balanced answers, the bits after the pause matte
 });
 
 Deno.test("same seed ⇒ same examples; bad bits and positions are errors quoting the value", () => {
-  assert.deepEqual(generateParity(new TaskCounterRng(4), 3), generateParity(new TaskCounterRng(4), 3));
+  assert.deepEqual(generateParity(new Rng(4), 3), generateParity(new Rng(4), 3));
   assert.throws(() => formatParity([0, 2], 1), /Parity bit 1 is 2: expected 0 or 1/);
   assert.throws(() => formatParity([0, 1], 0), /pause position 0 is out of range: expected 1 … 2/);
 });

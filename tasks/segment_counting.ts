@@ -61,8 +61,9 @@ export function formatSegmentCounting(lists: readonly TaskList[], target: number
  *
  * @example
  * ```ts
- * import { generateSegmentCounting, TaskCounterRng } from "@metatokens/tasks";
- * const ex = generateSegmentCounting(new TaskCounterRng(2), 1);
+ * import { generateSegmentCounting } from "@metatokens/tasks";
+ * import { Rng } from "@metatokens/tensor";
+ * const ex = generateSegmentCounting(new Rng(2), 1);
  * const count = ex.lists[ex.target].items.filter((w) => w === ex.item).length;
  * console.log(ex.answer === String(count)); // true
  * ```

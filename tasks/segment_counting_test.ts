@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encode } from "@metatokens/data/tokenizer";
 import { category } from "./categories.ts";
 import type { SegmentCountingExample } from "./example.ts";
-import { TaskCounterRng } from "./rng.ts";
+import { Rng } from "@metatokens/tensor/rng";
 import { formatSegmentCounting, generateSegmentCounting } from "./segment_counting.ts";
 import { parseSegmentCounting } from "./_testing/parse.ts";
 import { APPENDIX_H, PHASE_NUMBERS, samples } from "./_testing/samples.ts";
@@ -48,7 +48,7 @@ Deno.test("no leak: the prompt contains no digits, so the count is never written
 });
 
 Deno.test("answers spread over 0 … n, zero included", () => {
-  const rng = new TaskCounterRng(3);
+  const rng = new Rng(3);
   const counts = new Map<number, number>();
   for (let i = 0; i < 400; i++) {
     const ex = generateSegmentCounting(rng, 1);
@@ -62,7 +62,7 @@ Deno.test("answers spread over 0 … n, zero included", () => {
 
 Deno.test("same seed ⇒ same examples", () => {
   assert.deepEqual(
-    generateSegmentCounting(new TaskCounterRng(4), 3),
-    generateSegmentCounting(new TaskCounterRng(4), 3),
+    generateSegmentCounting(new Rng(4), 3),
+    generateSegmentCounting(new Rng(4), 3),
   );
 });

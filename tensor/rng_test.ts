@@ -66,3 +66,16 @@ Deno.test("bad seeds and states are rejected with the value", () => {
   assert.throws(() => new Rng(1.5), /1\.5/);
   assert.throws(() => new Rng(0).restore({ seed: 0, counter: -3 }), /counter -3/);
 });
+
+Deno.test("the stream is pinned: these draws are what data and task samplers saw before they shared this Rng", () => {
+  const r = new Rng(42);
+  assert.deepEqual([r.uniform(), r.uniform(), r.uniform()], [
+    0.3754269480705261,
+    0.39863836765289307,
+    0.7186638116836548,
+  ]);
+  const s = new Rng(0);
+  s.restore({ seed: 0, counter: 1000 });
+  assert.equal(s.uniform(), 0.4382563829421997);
+  assert.throws(() => new Rng(2 ** 32), /Cannot seed the RNG with 4294967296/);
+});
