@@ -17,11 +17,12 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // data may import tensor's leaf modules `@metatokens/tensor/rng` (the one RNG) and
   // `@metatokens/tensor/fs` (the one durable writer); both depend on nothing.
   data: ["tensor"],
-  attention: ["tensor"],
+  // attention imports only data's leaf module `@metatokens/data/meta-tokens` (the one meta-token scan).
+  attention: ["tensor", "data"],
   // tasks imports only tensor's leaf module `@metatokens/tensor/rng` (the one RNG).
   tasks: ["data", "tensor"],
   model: ["tensor", "attention"],
-  analysis: ["tensor", "attention", "model", "tasks"],
+  analysis: ["tensor", "attention", "model", "data", "tasks"],
   cli: ["tensor", "attention", "model", "data", "tasks", "analysis"],
   tests: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],
   _tools: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],

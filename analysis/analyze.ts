@@ -13,6 +13,7 @@
 
 import { noGrad, type Tensor } from "@metatokens/tensor";
 import type { Gpt } from "@metatokens/model";
+import { metaTokenPositions } from "@metatokens/data/meta-tokens";
 import { encodeExample, type TaskExample } from "@metatokens/tasks";
 import { attentionEntropy, attentionRow, type QkvDims } from "./attention_maps.ts";
 import { softmaxStats } from "./entropy.ts";
@@ -93,12 +94,6 @@ export interface AnalyzeOptions {
   log?: (message: string) => void;
 }
 
-function metaPositionsOf(tokens: Int32Array, metaId: number): number[] {
-  const out: number[] = [];
-  tokens.forEach((id, i) => id === metaId && out.push(i));
-  return out;
-}
-
 function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((s, x) => s + x, 0) / xs.length;
 }
@@ -140,7 +135,7 @@ export async function analyzeModel(
   const C = config.nEmbd, NH = config.nHead, L = config.nLayer, V = config.vocabSize;
   const prompts = examples.map((e, i) => {
     const tokens = encodeExample(e).prompt;
-    const meta = metaPositionsOf(tokens, config.metaTokenId);
+    const meta = metaTokenPositions(tokens, config.metaTokenId);
     if (meta.length === 0) {
       throw new RangeError(
         `Cannot analyse example ${i} ("${e.prompt.slice(0, 60)}…"): its prompt has no _PAUSE_ meta token`,
@@ -240,7 +235,7 @@ export async function analyzeModel(
     const atMeta = new Float32Array(n * C), atLast = new Float32Array(n * C), targets = new Int32Array(n);
     for (const [i, e] of options.vibExamples.entries()) {
       const { prompt, answer } = encodeExample(e);
-      const meta = metaPositionsOf(prompt, config.metaTokenId);
+      const meta = metaTokenPositions(prompt, config.metaTokenId);
       if (meta.length === 0) {
         throw new RangeError(
           `Cannot run the VIB sweep on example ${i}: its prompt has no _PAUSE_ meta token`,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { metaTokenPositions } from "@metatokens/data/meta-tokens";
+
 /** Sorted meta-token positions of each batch row (CSR). */
 export interface MetaPositions {
   /** Batch rows B. */
@@ -78,12 +80,10 @@ export function metaPositionsFromTokens(
   if (tokens.length !== batch * length) {
     throw new RangeError(`Cannot read meta positions from ${tokens.length} tokens as [${batch}, ${length}]`);
   }
-  const rows: number[][] = [];
-  for (let b = 0; b < batch; b++) {
-    const row: number[] = [];
-    for (let t = 0; t < length; t++) if (tokens[b * length + t] === metaId) row.push(t);
-    rows.push(row);
-  }
+  const rows = Array.from(
+    { length: batch },
+    (_, b) => metaTokenPositions(tokens, metaId, b * length, (b + 1) * length),
+  );
   return metaPositions(rows, length);
 }
 

@@ -29,3 +29,4 @@ export * from "./documents.ts";
 export * from "./cache.ts";
 export * from "./brown.ts";
 export * from "./batches.ts";
+export * from "./meta_tokens.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { EOT_ID, META_ID } from "@metatokens/data";
+import { EOT_ID, META_ID, metaTokenPositions } from "@metatokens/data";
 import { encodeExample } from "./dataset.ts";
 import type { TaskExample } from "./example.ts";
 import { Rng } from "@metatokens/tensor/rng";
@@ -92,14 +92,12 @@ export class TaskBatchSource {
     const x = new Int32Array(b * t).fill(EOT_ID), y = new Int32Array(b * t).fill(-1);
     const meta: number[][] = [];
     picked.forEach(({ tokens, answerStart }, row) => {
-      const positions: number[] = [];
       for (let i = 0; i + 1 < tokens.length; i++) {
         x[row * t + i] = tokens[i];
-        if (tokens[i] === META_ID) positions.push(i);
         // Position i predicts token i + 1: train only where that is part of the answer (or the final EOT).
         if (i + 1 >= answerStart && tokens[i + 1] !== META_ID) y[row * t + i] = tokens[i + 1];
       }
-      meta.push(positions);
+      meta.push(metaTokenPositions(tokens, META_ID, 0, tokens.length - 1));
     });
     return { b, t, x, y, meta };
   }
