@@ -15,6 +15,7 @@
 import { readSplit, type TokenCache } from "./cache.ts";
 import { injectWindow, metaCount } from "./inject.ts";
 import { META_ID } from "./tokenizer.ts";
+import { metaTokenPositions } from "./meta_tokens.ts";
 import { Rng } from "@metatokens/tensor/rng";
 
 /** One batch, row-major; structurally a model `Batch`. */
@@ -158,9 +159,7 @@ export class TokenBatchSource {
           y[b * T + t] = raw[t + 1] === META_ID ? -1 : raw[t + 1];
         }
       }
-      const row: number[] = [];
-      for (let t = 0; t < T; t++) if (x[b * T + t] === META_ID) row.push(t);
-      meta.push(row);
+      meta.push(metaTokenPositions(x, META_ID, b * T, (b + 1) * T));
     }
     this.#batches++;
     return { b: B, t: T, x, y, meta };
