@@ -47,6 +47,8 @@
  * @module
  */
 
+import type { AdamWParams } from "@metatokens/tensor/kernels";
+import { adamwStep, adamwStepAt, adamwStepParams } from "@metatokens/tensor/optim/adamw-rule";
 import { lowbias32, Rng } from "@metatokens/tensor/rng";
 
 /** A float buffer: f32 in training, f64 in gradient checks. */
@@ -449,29 +451,9 @@ function encoderBackward(
 // ----------------------------------------------------------------------------
 // Adam (torch.optim.Adam defaults, no weight decay), and the fused training step
 
-/** Adam's step size lr / (1 − β₁ᵗ) and second-moment scale 1 / √(1 − β₂ᵗ) at step t (from 1). */
-function adamScales(lr: number, step: number): [stepSize: number, bc2: number] {
-  return [lr / (1 - ADAM_BETA1 ** step), 1 / Math.sqrt(1 - ADAM_BETA2 ** step)];
-}
-
-function adamUpdate(
-  param: FloatArray, // (n)
-  grad: FloatArray, // (n)
-  m: FloatArray, // (n) first moment
-  v: FloatArray, // (n) second moment
-  stepSize: number,
-  bc2: number,
-): void {
-  // m = β₁ m + (1 − β₁) g;  v = β₂ v + (1 − β₂) g²
-  // θ −= lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
-  for (let i = 0; i < param.length; i++) {
-    const g = grad[i];
-    const mi = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * g;
-    const vi = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] -= stepSize * mi / (Math.sqrt(vi) * bc2 + ADAM_EPS);
-  }
+/** Adam's hyperparameters at step t (from 1): the tensor package's AdamW rule with no weight decay. */
+function adamParams(lr: number, step: number): AdamWParams {
+  return adamwStepParams({ lr, beta1: ADAM_BETA1, beta2: ADAM_BETA2, eps: ADAM_EPS, weightDecay: 0 }, step);
 }
 
 /**
@@ -485,8 +467,7 @@ function decoderBackwardAdam(
   v: VibParams,
   acts: VibActivations,
   y: number,
-  stepSize: number,
-  bc2: number,
+  h: AdamWParams,
 ): void {
   const L = params.latent, V = params.vocab;
   const W = params.decWeight, b = params.decBias; // (V, L), (V)
@@ -494,30 +475,19 @@ function decoderBackwardAdam(
   const mb = m.decBias, vb = v.decBias; // (V)
   const z = acts.z, dz = acts.dz; // (L)
   const probs = acts.probs; // (V)
-  const c1 = 1 - ADAM_BETA1, c2 = 1 - ADAM_BETA2;
 
   // forward: ce = lse − logits[y]   ⇒ dlogits = probs − onehot(y)                      (V)
   // forward: logits = W z + b       ⇒ dW = dlogits zᵀ, db = dlogits, dz = Wᵀ dlogits
-  // Adam:    m = β₁ m + (1 − β₁) g;  v = β₂ v + (1 − β₂) g²;  θ −= stepSize · m / (√v · bc2 + ε)
+  // Adam:    adamwStepAt (m = β₁ m + (1 − β₁) g;  v = β₂ v + (1 − β₂) g²;  θ −= lr · m̂ / (√v̂ + ε))
   dz.fill(0);
-  for (let r = 0; r < V; r++) { // r: a vocabulary row (v is Adam's second moment here)
+  for (let r = 0; r < V; r++) { // r: a vocabulary row
     const dlogit = r === y ? probs[r] - 1 : probs[r];
-    const mbi = ADAM_BETA1 * mb[r] + c1 * dlogit;
-    const vbi = ADAM_BETA2 * vb[r] + c2 * dlogit * dlogit;
-    mb[r] = mbi;
-    vb[r] = vbi;
-    b[r] -= stepSize * mbi / (Math.sqrt(vbi) * bc2 + ADAM_EPS);
+    adamwStepAt(b, mb, vb, r, dlogit, h);
     const row = r * L;
     for (let l = 0; l < L; l++) {
       const i = row + l;
-      const w = W[i];
-      dz[l] += w * dlogit;
-      const g = dlogit * z[l];
-      const mi = ADAM_BETA1 * mW[i] + c1 * g;
-      const vi = ADAM_BETA2 * vW[i] + c2 * g * g;
-      mW[i] = mi;
-      vW[i] = vi;
-      W[i] = w - stepSize * mi / (Math.sqrt(vi) * bc2 + ADAM_EPS);
+      dz[l] += W[i] * dlogit; // W before its update
+      adamwStepAt(W, mW, vW, i, dlogit * z[l], h);
     }
   }
 }
@@ -601,11 +571,12 @@ export class VibTrainer {
       );
     }
     this.#step++;
-    const [stepSize, bc2] = adamScales(this.lr, this.#step);
-    decoderBackwardAdam(params, this.#m, this.#v, acts, y, stepSize, bc2); // fills acts.dz
+    const adam = adamParams(this.lr, this.#step);
+    decoderBackwardAdam(params, this.#m, this.#v, acts, y, adam); // fills acts.dz
     encoderBackward(this.#grads, params, acts, h, beta);
     for (const key of ENCODER_GROUPS) {
-      adamUpdate(params[key], this.#grads[key], this.#m[key], this.#v[key], stepSize, bc2);
+      const p = params[key];
+      adamwStep(p, this.#grads[key], this.#m[key], this.#v[key], 1, p.length, adam);
     }
     return loss;
   }

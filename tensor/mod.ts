@@ -67,4 +67,5 @@ export * from "./ops/scale.ts";
 export * from "./ops/softmax.ts";
 export * from "./ops/sum.ts";
 export * from "./optim/adamw.ts";
+export * from "./optim/adamw_rule.ts";
 export * from "./optim/clip.ts";

@@ -8,6 +8,7 @@
 
 import type { AdamWParams, GemmDims, Kernels, PermuteDims } from "../../kernels.ts";
 import { randomUniform } from "../../rng.ts";
+import { adamwStep } from "../../optim/adamw_rule.ts";
 
 type F = Float32Array;
 type I = Int32Array;
@@ -333,14 +334,6 @@ export const refKernels: Kernels<F, I> = {
   },
 
   adamw(param, grad, m, v, gradScale, n, h: AdamWParams) {
-    const gs = gradScale ? gradScale[0] : 1;
-    for (let i = 0; i < n; i++) {
-      const g = grad[i] * gs;
-      m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
-      v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
-      const mhat = m[i] / h.biasCorrection1;
-      const vhat = v[i] / h.biasCorrection2;
-      param[i] -= h.lr * (mhat / (Math.sqrt(vhat) + h.eps) + h.weightDecay * param[i]);
-    }
+    adamwStep(param, grad, m, v, gradScale ? gradScale[0] : 1, n, h);
   },
 };
