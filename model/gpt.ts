@@ -209,6 +209,21 @@ export class Gpt {
     this.#zeroBias = config.bias ? null : zeros([config.nEmbd], { backend }).keep();
   }
 
+  /**
+   * Frees every parameter (and its gradient) on the backend; the model is
+   * unusable afterwards. Tensors a caller got from the model (traces,
+   * outputs) stay the caller's to free.
+   */
+  dispose(): void {
+    for (const p of this.params.values()) p.dispose();
+    this.#zeroBias?.dispose();
+  }
+
+  /** {@linkcode Gpt.dispose}, so that `using model = new Gpt(…)` frees the parameters at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** Number of parameters (the tied head counted once). */
   parameterCount(): number {
     let n = 0;

@@ -13,8 +13,10 @@
 
 import {
   AdamW,
+  type Backend,
   backward,
   clipGradNorm,
+  defaultBackend,
   gradSumSquares,
   noGrad,
   Rng,
@@ -83,6 +85,27 @@ export const PAPER_TRAIN_OPTIONS: Readonly<TrainOptions> = {
 };
 
 /**
+ * The CPU preset's optimisation settings (the `tiny` model config): about 6
+ * minutes of pre-training on 2 cores.
+ *
+ * @example
+ * ```ts
+ * import { TINY_TRAIN_OPTIONS } from "@metatokens/model";
+ * console.log(TINY_TRAIN_OPTIONS.steps, TINY_TRAIN_OPTIONS.lr); // 120 0.001
+ * ```
+ */
+export const TINY_TRAIN_OPTIONS: Readonly<TrainOptions> = {
+  ...PAPER_TRAIN_OPTIONS,
+  steps: 120,
+  gradAccum: 1,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmup: 10,
+  evalEvery: 40,
+  evalBatches: 4,
+};
+
+/**
  * nanoGPT's schedule: linear warmup to `lr`, cosine to `minLr` at
  * `decaySteps`, then `minLr`.
  *
@@ -133,6 +156,8 @@ export interface TrainerState {
   tokens: number;
   /** The optimisation settings (for the record, and to continue the same schedule). */
   options: TrainOptions;
+  /** Every evaluation so far as [step, validation loss] (older checkpoints: absent). */
+  valLosses?: [number, number][];
 }
 
 /** Raised when the loss or the gradient norm stops being finite; nothing was updated with it. */
@@ -176,6 +201,7 @@ export class Trainer {
   #step = 0;
   #tokens = 0;
   #bestValLoss: number | null = null;
+  #valLosses: [number, number][] = [];
 
   constructor(
     readonly model: Gpt,
@@ -219,6 +245,29 @@ export class Trainer {
   /** Best validation loss so far. */
   get bestValLoss(): number | null {
     return this.#bestValLoss;
+  }
+
+  /** Every evaluation of this run as [step, validation loss], those before a resume included. */
+  get valLosses(): readonly (readonly [number, number])[] {
+    return this.#valLosses;
+  }
+
+  /**
+   * Frees what the trainer made: the optimizer's moments and the parameters'
+   * gradients. The model stays with its owner (free it with
+   * {@linkcode Gpt.dispose}); the trainer is unusable afterwards.
+   */
+  dispose(): void {
+    this.optimizer.dispose();
+    for (const p of this.model.params.values()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** {@linkcode Trainer.dispose}, so that `using trainer = new Trainer(…)` frees it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /**
@@ -279,6 +328,7 @@ export class Trainer {
     }
     const loss = sum / this.options.evalBatches;
     if (this.#bestValLoss === null || loss < this.#bestValLoss) this.#bestValLoss = loss;
+    this.#valLosses.push([this.#step, loss]);
     return loss;
   }
 
@@ -292,6 +342,7 @@ export class Trainer {
       bestValLoss: this.#bestValLoss,
       tokens: this.#tokens,
       options: this.options,
+      valLosses: this.#valLosses.map(([step, loss]) => [step, loss]),
     };
   }
 
@@ -340,6 +391,7 @@ export class Trainer {
     this.#step = s.step;
     this.#tokens = s.tokens ?? 0;
     this.#bestValLoss = s.bestValLoss ?? null;
+    this.#valLosses = (s.valLosses ?? []).map(([step, loss]) => [step, loss]);
     this.rng.restore(s.rng);
     this.train.restore(s.data);
     if (this.val && s.valData !== undefined && s.valData !== null) this.val.restore(s.valData);
@@ -400,7 +452,10 @@ export function loadWeights(model: Gpt, state: StateDict, options: { partial?: b
 }
 
 /**
- * A model from a checkpoint's config and weights.
+ * A model from a checkpoint's config and weights, its parameters on
+ * `backend` (default: the global default backend of `defaultBackend()`, which
+ * the CLI sets from `--device`). The caller owns the model: free it with
+ * {@linkcode Gpt.dispose} or `using`.
  *
  * @example
  * ```ts
@@ -409,11 +464,15 @@ export function loadWeights(model: Gpt, state: StateDict, options: { partial?: b
  * const config = gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 });
  * const source = { next: () => ({ b: 1, t: 2, x: new Int32Array(2) }), state: () => null, restore: () => {} };
  * const ckpt = await new Trainer(new Gpt(config, new Rng(0)), source, null, PAPER_TRAIN_OPTIONS).checkpoint();
- * console.log(modelFromCheckpoint(ckpt).parameterCount());
+ * using model = modelFromCheckpoint(ckpt);
+ * console.log(model.parameterCount());
  * ```
  */
-export function modelFromCheckpoint(ckpt: Pick<Checkpoint, "config" | "model">): Gpt {
-  const model = new Gpt(gptConfig(ckpt.config, "tiny"), new Rng(0));
+export function modelFromCheckpoint(
+  ckpt: Pick<Checkpoint, "config" | "model">,
+  backend: Backend = defaultBackend(),
+): Gpt {
+  const model = new Gpt(gptConfig(ckpt.config, "tiny"), new Rng(0), backend);
   loadWeights(model, ckpt.model);
   return model;
 }

@@ -138,3 +138,25 @@ Deno.test("GPT-2 weights from a Hugging Face file load into a meta model; meta-a
   assert.deepEqual(model.param("transformer.h.0.meta_attn.c_attn.weight").dataSync(), metaBefore);
   assert.throws(() => loadWeights(model, state), /"transformer\.h\.0\.ln_meta\.weight" is missing/);
 });
+
+Deno.test("lifetimes: Trainer and Gpt free every byte they allocated (using), and val losses survive a resume", async () => {
+  const before = backend.wasm!.bytesInUse();
+  const evalOptions = { ...options, steps: 2, evalEvery: 1, evalBatches: 1 };
+  let ckpt;
+  {
+    using model = new Gpt(config, new Rng(1), backend);
+    using trainer = new Trainer(model, new WindowSource(), new WindowSource(), evalOptions, 5);
+    await trainer.step();
+    await trainer.evaluate();
+    ckpt = await trainer.checkpoint();
+    assert.ok(backend.wasm!.bytesInUse() > before);
+  }
+  assert.equal(backend.wasm!.bytesInUse(), before, "parameters, gradients and moments all freed");
+  using model = new Gpt(config, new Rng(1), backend);
+  using resumed = new Trainer(model, new WindowSource(), new WindowSource(), evalOptions, 5);
+  resumed.restore(ckpt);
+  await resumed.step();
+  await resumed.evaluate();
+  assert.deepEqual(resumed.valLosses.map(([step]) => step), [1, 2]);
+  assert.equal(resumed.valLosses[0][1], (ckpt.trainerState.valLosses as [number, number][])[0][1]);
+});

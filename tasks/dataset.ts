@@ -25,19 +25,22 @@ const GENERATORS: { [K in TaskName]: (rng: TaskRng, phase: number | PhaseSpec) =
 };
 
 /**
- * Checks a task name; an unknown one is an error naming it and the choices.
+ * Checks a task name and returns its canonical spelling: `list-recall`, or
+ * the snake_case `list_recall` of the paper's code. An unknown name is an
+ * error naming it and the choices.
  *
  * @example
  * ```ts
  * import { taskName } from "@metatokens/tasks/dataset";
- * console.log(taskName("parity")); // "parity"
+ * console.log(taskName("parity"), taskName("list_recall")); // "parity" "list-recall"
  * ```
  */
 export function taskName(task: string): TaskName {
-  if (!(TASK_NAMES as readonly string[]).includes(task)) {
+  const name = task.replaceAll("_", "-");
+  if (!(TASK_NAMES as readonly string[]).includes(name)) {
     throw new RangeError(`Unknown task ${JSON.stringify(task)}: expected one of ${TASK_NAMES.join(", ")}`);
   }
-  return task as TaskName;
+  return name as TaskName;
 }
 
 /**

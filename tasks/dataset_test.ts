@@ -62,6 +62,7 @@ Deno.test("unknown tasks and phases are errors naming them and the choices", () 
   assert.throws(() => generateDataset("parity", 1, -1, 1), /Cannot generate -1 examples/);
   assert.throws(() => generateDataset("parity", 1, 1, -3), /Cannot seed the RNG with -3/);
   assert.throws(() => taskName("List Recall"), /Unknown task "List Recall"/);
+  assert.equal(taskName("segment_counting"), "segment-counting");
   assert.throws(
     () => generateExample("parity", new Rng(1), { ...PHASES[0], lists: { lo: 4, hi: 2 } }),
     /Invalid list count m \{"lo":4,"hi":2\}/,

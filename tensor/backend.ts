@@ -43,6 +43,8 @@ export interface WasmHooks {
   call(name: string, ...args: number[]): number;
   /** The address of a buffer in the shared memory (0 for null). */
   address(storage: Storage | null): number;
+  /** Bytes of the allocator handed out and not yet freed: the live tensor memory (for leak checks). */
+  bytesInUse(): number;
 }
 
 /**

@@ -176,11 +176,16 @@ export class AdamW {
     this.#step = step;
   }
 
-  /** Frees the moment buffers. */
+  /** Frees the moment buffers; the optimizer is unusable afterwards (the parameters stay). */
   dispose(): void {
     for (const s of this.#slots) {
       s.m.dispose();
       s.v.dispose();
     }
+  }
+
+  /** {@linkcode AdamW.dispose}, so that `using opt = new AdamW(…)` frees the moments at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }

@@ -77,3 +77,16 @@ for (const backend of [ref, wasm1]) {
     assert.equal(clipGradNorm([a, b], 100).scale.item(), 1);
   });
 }
+
+Deno.test("AdamW: `using` frees both moment buffers at the end of the block (wasm live bytes)", () => {
+  const backend = wasm1;
+  const w = tensor([1, 2, 3, 4], [4], { backend, requiresGrad: true });
+  const before = backend.wasm!.bytesInUse();
+  {
+    using opt = new AdamW([w], { lr: 0.1 });
+    assert.ok(backend.wasm!.bytesInUse() > before, "the moments take memory");
+    opt.zeroGrad();
+  }
+  assert.equal(backend.wasm!.bytesInUse(), before);
+  w.dispose();
+});

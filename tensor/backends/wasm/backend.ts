@@ -242,6 +242,7 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
     run: (name, args, work) => par(name, [...args], work),
     call: (name, ...args) => pool.get(name)(...args) as number,
     address: (s) => (s === null ? 0 : arr(s).byteOffset),
+    bytesInUse: () => heap.inUse,
   };
 
   return {
