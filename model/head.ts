@@ -81,7 +81,7 @@ export const lmHeadLossOp: OpDef<LmHeadAttrs> = defineOp<LmHeadAttrs>({
       // The kernel averages over the chunk's r rows; scale so the mean is over all kept rows.
       k.fill(chunkScale.storage, r / count, 1); // a kernel, not a host write: no GPU flush per chunk
       k.fill(dlogits.storage, 0, r * v);
-      k.crossEntropyBackward(dlogits.storage, chunkScale.storage, logits.storage, lse.storage, ts, r, v);
+      k.crossEntropyBackward(dlogits.storage, chunkScale.storage, lse.storage, logits.storage, ts, r, v);
       if (dxc) {
         k.gemm(backend.slice(dxc.storage, r0 * c, r * c), dlogits.storage, wte.storage, null, {
           batch: 1,

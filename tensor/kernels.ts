@@ -2,7 +2,9 @@
  * The kernel contract every backend implements.
  *
  * Kernels follow llm.c: `xForward(out, caches…, inputs…, dims)` beside
- * `xBackward(dinputs…, dout, caches…, inputs…, dims)`. Forward kernels
+ * `xBackward(dinputs…, dout, caches…, inputs…, dims)` — every backward kernel
+ * of every backend takes its buffers in exactly that order (a forward output
+ * reused by backward, such as softmax's `out`, is a cache). Forward kernels
  * overwrite their outputs; backward kernels **accumulate** (`+=`) into the
  * gradients they are handed, so gradient accumulation over micro-batches is
  * free. `F` is the backend's float buffer type and `I` its int32 buffer type
@@ -105,11 +107,11 @@ export interface Kernels<F, I> {
   /** out = 0.5 · x · (1 + erf(x / √2)). */
   geluForward(out: F, inp: F, n: number): void;
   /** dinp += dout · (Φ(x) + x · φ(x)). */
-  geluBackward(dinp: F, inp: F, dout: F, n: number): void;
+  geluBackward(dinp: F, dout: F, inp: F, n: number): void;
   /** out = max(x, 0). */
   reluForward(out: F, inp: F, n: number): void;
   /** dinp += dout · [x > 0]. */
-  reluBackward(dinp: F, inp: F, dout: F, n: number): void;
+  reluBackward(dinp: F, dout: F, inp: F, n: number): void;
 
   // ---- normalisation ------------------------------------------------------
   /** out (N,C), mean (N), rstd (N) from inp (N,C), weight (C), bias (C); biased variance. */
@@ -130,10 +132,10 @@ export interface Kernels<F, I> {
     dweight: F,
     dbias: F,
     dout: F,
-    inp: F,
-    weight: F,
     mean: F,
     rstd: F,
+    inp: F,
+    weight: F,
     n: number,
     c: number,
   ): void;
@@ -152,8 +154,8 @@ export interface Kernels<F, I> {
   crossEntropyBackward(
     dlogits: F,
     dloss: F,
-    logits: F,
     lse: F,
+    logits: F,
     targets: I,
     n: number,
     v: number,

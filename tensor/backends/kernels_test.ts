@@ -177,7 +177,7 @@ const cases: { [K in KernelName]: KernelCase } = {
     gpu: everySize,
     run(h, [n]) {
       const dx = h.uniform(n);
-      h.k.geluBackward(dx, h.uniform(n, -8, 8), h.uniform(n), n);
+      h.k.geluBackward(dx, h.uniform(n), h.uniform(n, -8, 8), n);
       return [h.read(dx, n)];
     },
   },
@@ -211,7 +211,7 @@ const cases: { [K in KernelName]: KernelCase } = {
       const [out, mean, rstd] = [h.zeros(n * c), h.zeros(n), h.zeros(n)];
       h.k.layernormForward(out, mean, rstd, x, w, h.uniform(c), n, c, 1e-5);
       const [dx, dw, db] = [h.uniform(n * c), h.uniform(c), h.uniform(c)];
-      h.k.layernormBackward(dx, dw, db, h.uniform(n * c), x, w, mean, rstd, n, c);
+      h.k.layernormBackward(dx, dw, db, h.uniform(n * c), mean, rstd, x, w, n, c);
       return [h.read(dx, n * c), h.read(dw, c), h.read(db, c)];
     },
     tol: { atol: 1e-4, rtol: 1e-4 },
@@ -252,7 +252,7 @@ const cases: { [K in KernelName]: KernelCase } = {
       const targets = h.ints(n, v, 0.3);
       h.k.crossEntropyForward(loss, lse, logits, targets, n, v);
       const dlogits = h.uniform(n * v);
-      h.k.crossEntropyBackward(dlogits, h.from(new Float32Array([0.7])), logits, lse, targets, n, v);
+      h.k.crossEntropyBackward(dlogits, h.from(new Float32Array([0.7])), lse, logits, targets, n, v);
       return [h.read(dlogits, n * v)];
     },
   },

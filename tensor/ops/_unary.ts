@@ -8,7 +8,7 @@ import type { OpDef } from "../autograd.ts";
 import type { KernelName } from "../kernels.ts";
 import { empty } from "../tensor.ts";
 
-/** Kernel pairs of the form `fForward(out, inp, n)` / `fBackward(dinp, inp, dout, n)`. */
+/** Kernel pairs of the form `fForward(out, inp, n)` / `fBackward(dinp, dout, inp, n)`. */
 type UnaryKernels = "gelu" | "relu";
 
 /** An op from a forward/backward kernel pair. */
@@ -23,7 +23,7 @@ export function unaryOp(name: UnaryKernels): OpDef<null> {
       return { out };
     },
     backward({ grads: [dx], dout, inputs: [x] }) {
-      if (dx) dout.backend.kernels[bwd](dx.storage, x.storage, dout.storage, x.size);
+      if (dx) dout.backend.kernels[bwd](dx.storage, dout.storage, x.storage, x.size);
     },
   };
 }

@@ -28,8 +28,8 @@ export const crossEntropyOp: OpDef<null> = {
       dout.backend.kernels.crossEntropyBackward(
         dlogits.storage,
         dout.storage,
-        logits.storage,
         lse.storage,
+        logits.storage,
         targets.storage,
         logits.size / v,
         v,

@@ -44,10 +44,10 @@ export const layernormOp: OpDef<number> = {
       (dw ?? scratch[1]!).storage,
       (db ?? scratch[2]!).storage,
       dout.storage,
-      x.storage,
-      w.storage,
       mean.storage,
       rstd.storage,
+      x.storage,
+      w.storage,
       n,
       c,
     );

@@ -1,7 +1,18 @@
 /**
  * The `ref` kernels: plain TypeScript loops with f64 accumulation. They are the
- * oracle every fast kernel is tested against, so they favour being obviously
- * right over being fast.
+ * oracle every fast kernel (`wasm`, `webgpu`) is tested against
+ * (`tensor/backends/kernels_test.ts`), so they favour being obviously right
+ * over being fast. Written in llm.c's manner: every buffer carries its shape,
+ * every kernel states the formula it computes, and every backward kernel
+ * quotes the forward line it differentiates.
+ *
+ * Conventions (see `tensor/kernels.ts`): buffers are row-major f32
+ * (`Float32Array`) or int32 (`Int32Array`); arithmetic runs in JavaScript
+ * numbers (f64) and rounds once on store. Forward kernels overwrite their
+ * outputs; backward kernels take `(dinputs…, dout, caches…, inputs…, dims)`
+ * and **accumulate** (`+=`) into the gradients. Shape letters: N rows,
+ * C columns (channels), V vocabulary, R leading rows, M × K · K × N for
+ * matrix products, B independent batches of a matrix product.
  *
  * @module
  */
@@ -58,13 +69,26 @@ export function erf(x: number): number {
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
-function gemm(c: F, a: F, b: F, bias: F | null, d: GemmDims): void {
+// ---------------------------------------------------------------------------
+// matrix product
+
+/**
+ * c = op(a) · op(b) + bias, batched; op(x) = xᵀ when the flag is set.
+ *   c[p, i, j] (=|+=) Σ_l op(a)[p, i, l] · op(b)[p, l, j] + bias[j]
+ */
+function gemm(
+  c: F, // (B, M, N)
+  a: F, // (B, M, K), or (B, K, M) when transA
+  b: F, // (B, K, N), or (B, N, K) when transB (the nn.Linear weight layout)
+  bias: F | null, // (N) broadcast over rows, or null
+  d: GemmDims,
+): void {
   const { batch, m, n, k, transA, transB, accumulate } = d;
   for (let p = 0; p < batch; p++) {
-    const ao = p * m * k, bo = p * k * n, co = p * m * n;
+    const ao = p * m * k, bo = p * k * n, co = p * m * n; // batch p's offsets into a, b, c
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
-        let acc = 0;
+        let acc = 0; // f64: Σ_l op(a)[i, l] · op(b)[l, j]
         for (let l = 0; l < k; l++) {
           const av = transA ? a[ao + l * m + i] : a[ao + i * k + l];
           const bv = transB ? b[bo + j * k + l] : b[bo + l * n + j];
@@ -77,10 +101,19 @@ function gemm(c: F, a: F, b: F, bias: F | null, d: GemmDims): void {
   }
 }
 
+// ---------------------------------------------------------------------------
+// normalisation
+
+/**
+ * LayerNorm over the last axis with the biased variance (PyTorch, llm.c):
+ *   mean[r] = Σ_j x[r, j] / C
+ *   rstd[r] = 1 / √(Σ_j (x[r, j] − mean[r])² / C + eps)
+ *   out[r, j] = (x[r, j] − mean[r]) · rstd[r] · weight[j] + bias[j]
+ */
 function layernormForward(
   out: F, // (N, C)
-  mean: F, // (N)
-  rstd: F, // (N)
+  mean: F, // (N) cache for backward
+  rstd: F, // (N) cache for backward
   inp: F, // (N, C)
   weight: F, // (C)
   bias: F, // (C)
@@ -89,13 +122,13 @@ function layernormForward(
   eps: number,
 ): void {
   for (let r = 0; r < n; r++) {
-    const o = r * c;
+    const o = r * c; // row r's offset
     let s = 0;
     for (let j = 0; j < c; j++) s += inp[o + j];
-    const mu = s / c;
+    const mu = s / c; // mean[r]
     let v = 0;
     for (let j = 0; j < c; j++) v += (inp[o + j] - mu) ** 2;
-    const rs = 1 / Math.sqrt(v / c + eps);
+    const rs = 1 / Math.sqrt(v / c + eps); // rstd[r]
     for (let j = 0; j < c; j++) {
       out[o + j] = (inp[o + j] - mu) * rs * weight[j] + bias[j];
     }
@@ -104,22 +137,30 @@ function layernormForward(
   }
 }
 
+/**
+ * LayerNorm backward (llm.c `layernorm_backward`), per row r with
+ * norm = (x − mean) · rstd and dnorm = weight · dout:
+ *   dbias[j]   += dout[r, j]
+ *   dweight[j] += norm[j] · dout[r, j]
+ *   dinp[r, j] += rstd · (dnorm[j] − mean_j(dnorm) − norm[j] · mean_j(dnorm · norm))
+ */
 function layernormBackward(
   dinp: F, // (N, C)
   dweight: F, // (C)
   dbias: F, // (C)
   dout: F, // (N, C)
-  inp: F, // (N, C)
-  weight: F, // (C)
-  mean: F, // (N)
-  rstd: F, // (N)
+  mean: F, // (N) forward cache
+  rstd: F, // (N) forward cache
+  inp: F, // (N, C) forward input
+  weight: F, // (C) forward input
   n: number,
   c: number,
 ): void {
   for (let r = 0; r < n; r++) {
-    const o = r * c;
+    const o = r * c; // row r's offset
     const mu = mean[r], rs = rstd[r];
     // forward: out = norm · weight + bias, norm = (x − mean) · rstd
+    // two reductions first: mean_j(dnorm) and mean_j(dnorm · norm)
     let dnormMean = 0, dnormNormMean = 0;
     for (let j = 0; j < c; j++) {
       const norm = (inp[o + j] - mu) * rs;
@@ -129,17 +170,26 @@ function layernormBackward(
     }
     dnormMean /= c;
     dnormNormMean /= c;
+    // then every element: the three gradient terms
     for (let j = 0; j < c; j++) {
       const norm = (inp[o + j] - mu) * rs;
       const dnorm = weight[j] * dout[o + j];
-      dbias[j] += dout[o + j];
-      dweight[j] += norm * dout[o + j];
-      dinp[o + j] += (dnorm - dnormMean - norm * dnormNormMean) * rs;
+      dbias[j] += dout[o + j]; // forward: out = … + bias
+      dweight[j] += norm * dout[o + j]; // forward: out = norm · weight + …
+      dinp[o + j] += (dnorm - dnormMean - norm * dnormNormMean) * rs; // through norm, mean and rstd
     }
   }
 }
 
-function rowLogSumExp(x: F, o: number, c: number): number {
+// ---------------------------------------------------------------------------
+// helpers
+
+/** log Σ_j exp(x[o + j]) over one row of C, max-subtracted: mx + log Σ exp(x − mx). */
+function rowLogSumExp(
+  x: F, // (…, C): the row starts at o
+  o: number,
+  c: number,
+): number {
   let mx = -Infinity;
   for (let j = 0; j < c; j++) mx = Math.max(mx, x[o + j]);
   let s = 0;
@@ -147,46 +197,65 @@ function rowLogSumExp(x: F, o: number, c: number): number {
   return mx + Math.log(s);
 }
 
-function validCount(targets: I, n: number): number {
+/** Rows whose target is not −1 (the ignore index): the cross-entropy's divisor. */
+function validCount(
+  targets: I, // (N)
+  n: number,
+): number {
   let count = 0;
   for (let r = 0; r < n; r++) if (targets[r] !== -1) count++;
   return count;
 }
 
+/** Dropout's mask bit for element i: uniform(key, offset + i) ≥ p (regenerated in backward). */
 function keep(key: number, offset: number, i: number, p: number): boolean {
   return randomUniform(key, (offset + i) >>> 0) >= p;
 }
+
+// ---------------------------------------------------------------------------
+// the table
 
 /** The plain-TypeScript kernel table. */
 export const refKernels: Kernels<F, I> = {
   gemm,
 
+  // ---- elementwise ------------------------------------------------------------
+  // out (N), inp (N): out[i] = value
   fill(out, value, n) {
     out.fill(value, 0, n);
   },
+  // out (N), inp (N): out[i] = inp[i]
   copy(out, inp, n) {
     for (let i = 0; i < n; i++) out[i] = inp[i];
   },
+  // out (N), a (N), b (NB) with N a multiple of NB: out[i] = a[i] + b[i mod NB]
   add(out, a, b, n, nb) {
     for (let i = 0; i < n; i++) out[i] = a[i] + b[i % nb];
   },
+  // out (N), a (N), b (NB): out[i] = a[i] · b[i mod NB]
   mul(out, a, b, n, nb) {
     for (let i = 0; i < n; i++) out[i] = a[i] * b[i % nb];
   },
+  // out (N), a (N): out[i] = s · a[i]
   scale(out, a, s, n) {
     for (let i = 0; i < n; i++) out[i] = s * a[i];
   },
+  // y (N), x (N): y[i] += alpha · x[i]
   axpy(y, x, alpha, n) {
     for (let i = 0; i < n; i++) y[i] += alpha * x[i];
   },
+  // y (N), x (N), b (NB): y[i] += x[i] · b[i mod NB] (mul's backward)
   mulAcc(y, x, b, n, nb) {
     for (let i = 0; i < n; i++) y[i] += x[i] * b[i % nb];
   },
+  // y (N), s (1): y[i] *= s[0] (a scale read on the device, e.g. the clip factor)
   scaleBy(y, s, n) {
     const f = s[0];
     for (let i = 0; i < n; i++) y[i] *= f;
   },
 
+  // ---- reductions ---------------------------------------------------------------
+  // out (R), inp (R, C): out[i] (=|+=) alpha · Σ_j inp[i, j]
   sumLast(out, inp, r, c, alpha, accumulate) {
     for (let i = 0; i < r; i++) {
       let s = 0;
@@ -194,11 +263,13 @@ export const refKernels: Kernels<F, I> = {
       out[i] = (accumulate ? out[i] : 0) + alpha * s;
     }
   },
+  // y (R, C), x (R): y[i, j] += alpha · x[i] (sumLast's backward)
   broadcastLast(y, x, alpha, r, c) {
     for (let i = 0; i < r; i++) {
       for (let j = 0; j < c; j++) y[i * c + j] += alpha * x[i];
     }
   },
+  // out (C), inp (R, C): out[j] (=|+=) Σ_i inp[i, j] (a broadcast operand's gradient)
   sumLeading(out, inp, r, c, accumulate) {
     for (let j = 0; j < c; j++) {
       let s = 0;
@@ -206,6 +277,7 @@ export const refKernels: Kernels<F, I> = {
       out[j] = (accumulate ? out[j] : 0) + s;
     }
   },
+  // out (C), x (R, C), a (R, C): out[j] += Σ_i x[i, j] · a[i, j] (a broadcast factor's gradient)
   mulSumLeading(out, x, a, r, c) {
     for (let j = 0; j < c; j++) {
       let s = 0;
@@ -213,60 +285,73 @@ export const refKernels: Kernels<F, I> = {
       out[j] += s;
     }
   },
+  // out (1), x (N): out[0] (=|+=) Σ_i x[i]²
   sumSquares(out, x, n, accumulate) {
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i] * x[i];
     out[0] = (accumulate ? out[0] : 0) + s;
   },
+  // scale (1), sumsq (1): scale[0] = min(1, maxNorm / (√sumsq[0] + 1e-6)), as torch's clip_grad_norm_
   clipScale(scale, sumsq, maxNorm) {
     scale[0] = Math.min(1, maxNorm / (Math.sqrt(sumsq[0]) + 1e-6));
   },
 
+  // ---- activations --------------------------------------------------------------
+  // out (N), inp (N): out = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)), the exact GELU
   geluForward(out, inp, n) {
     for (let i = 0; i < n; i++) {
       const x = inp[i];
       out[i] = 0.5 * x * (1 + erf(x * SQRT1_2));
     }
   },
-  geluBackward(dinp, inp, dout, n) {
+  // dinp (N), dout (N), inp (N): dinp += dout · (Φ(x) + x · φ(x)), φ(x) = exp(−x²/2) / √(2π)
+  geluBackward(dinp, dout, inp, n) {
     for (let i = 0; i < n; i++) {
       const x = inp[i];
-      // forward: out = x · Φ(x), so dout/dx = Φ(x) + x · φ(x)
-      const cdf = 0.5 * (1 + erf(x * SQRT1_2));
-      const pdf = Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+      // forward: out[i] = 0.5 * x * (1 + erf(x * SQRT1_2)), so dout/dx = Φ(x) + x · φ(x)
+      const cdf = 0.5 * (1 + erf(x * SQRT1_2)); // Φ(x)
+      const pdf = Math.exp(-0.5 * x * x) * INV_SQRT_2PI; // φ(x)
       dinp[i] += dout[i] * (cdf + x * pdf);
     }
   },
+  // out (N), inp (N): out = max(x, 0)
   reluForward(out, inp, n) {
     for (let i = 0; i < n; i++) out[i] = inp[i] > 0 ? inp[i] : 0;
   },
-  reluBackward(dinp, inp, dout, n) {
-    // forward: out = max(x, 0)
+  // dinp (N), dout (N), inp (N): dinp += dout · [x > 0]
+  reluBackward(dinp, dout, inp, n) {
+    // forward: out[i] = inp[i] > 0 ? inp[i] : 0
     for (let i = 0; i < n; i++) if (inp[i] > 0) dinp[i] += dout[i];
   },
 
+  // ---- normalisation ------------------------------------------------------------
   layernormForward,
   layernormBackward,
 
+  // out (N, C), inp (N, C): out[r, j] = exp(x[r, j] − lse[r]), lse[r] = log Σ_j exp(x[r, j])
   softmaxForward(out, inp, n, c) {
     for (let r = 0; r < n; r++) {
-      const o = r * c;
+      const o = r * c; // row r's offset
       const lse = rowLogSumExp(inp, o, c);
       for (let j = 0; j < c; j++) out[o + j] = Math.exp(inp[o + j] - lse);
     }
   },
+  // dinp (N, C), dout (N, C), out (N, C) forward output: dinp += out · (dout − Σ_j dout · out)
   softmaxBackward(dinp, dout, out, n, c) {
     for (let r = 0; r < n; r++) {
-      const o = r * c;
-      // forward: out = exp(x − lse) ⇒ dx = out · (dout − Σ dout · out)
-      let dot = 0;
+      const o = r * c; // row r's offset
+      // forward: out[o + j] = Math.exp(inp[o + j] - lse) ⇒ dx = out · (dout − Σ dout · out)
+      let dot = 0; // Σ_j dout[r, j] · out[r, j]
       for (let j = 0; j < c; j++) dot += dout[o + j] * out[o + j];
       for (let j = 0; j < c; j++) dinp[o + j] += out[o + j] * (dout[o + j] - dot);
     }
   },
 
+  // ---- loss ---------------------------------------------------------------------
+  // loss (1), lse (N) cache, logits (N, V), targets (N) int32 (−1 = ignore):
+  //   lse[r] = log Σ_j exp(logits[r, j]);  loss[0] = mean over kept rows of (lse[r] − logits[r, t_r])
   crossEntropyForward(loss, lse, logits, targets, n, v) {
-    let sum = 0;
+    let sum = 0; // f64: Σ over kept rows of lse[r] − logits[r, t_r]
     for (let r = 0; r < n; r++) {
       lse[r] = rowLogSumExp(logits, r * v, v);
       const t = targets[r];
@@ -275,41 +360,49 @@ export const refKernels: Kernels<F, I> = {
     const count = validCount(targets, n);
     loss[0] = count === 0 ? 0 : sum / count;
   },
-  crossEntropyBackward(dlogits, dloss, logits, lse, targets, n, v) {
+  // dlogits (N, V), dloss (1), lse (N) cache, logits (N, V), targets (N):
+  //   dlogits[r, j] += dloss[0] / count · (softmax(logits[r])[j] − [j = t_r]) on kept rows
+  crossEntropyBackward(dlogits, dloss, lse, logits, targets, n, v) {
     const count = validCount(targets, n);
     if (count === 0) return;
-    // forward: loss = mean_r (lse[r] − logits[r, t_r])
+    // forward: if (t !== -1) sum += lse[r] - logits[r * v + t]; loss[0] = sum / count
     const g = dloss[0] / count;
     for (let r = 0; r < n; r++) {
       const t = targets[r];
-      if (t === -1) continue;
-      const o = r * v;
+      if (t === -1) continue; // ignored rows get no gradient
+      const o = r * v; // row r's offset
       for (let j = 0; j < v; j++) {
-        const p = Math.exp(logits[o + j] - lse[r]);
+        const p = Math.exp(logits[o + j] - lse[r]); // softmax(logits[r])[j], from the cached lse
         dlogits[o + j] += g * (p - (j === t ? 1 : 0));
       }
     }
   },
 
+  // ---- embedding ----------------------------------------------------------------
+  // out (N, C), weight (V, C), ids (N) int32: out[r, :] = weight[ids[r], :]
   embeddingForward(out, weight, ids, n, c) {
     for (let r = 0; r < n; r++) {
-      const src = ids[r] * c;
+      const src = ids[r] * c; // row ids[r] of weight
       for (let j = 0; j < c; j++) out[r * c + j] = weight[src + j];
     }
   },
+  // dweight (V, C), dout (N, C), ids (N): dweight[ids[r], :] += dout[r, :] (scatter-add)
   embeddingBackward(dweight, dout, ids, n, c) {
-    // forward: out[r, :] = weight[ids[r], :]
+    // forward: out[r * c + j] = weight[ids[r] * c + j]
     for (let r = 0; r < n; r++) {
-      const dst = ids[r] * c;
+      const dst = ids[r] * c; // row ids[r] of dweight; repeated ids add up
       for (let j = 0; j < c; j++) dweight[dst + j] += dout[r * c + j];
     }
   },
 
+  // ---- layout -------------------------------------------------------------------
+  // out (shape[perm[0]], …, shape[perm[3]]), inp (shape[0], …, shape[3]):
+  //   out[i0, i1, i2, i3] (=|+=) inp at index i_a on axis perm[a]
   permute(out, inp, d: PermuteDims) {
     const { shape, perm, accumulate } = d;
-    const istride = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-    const os = [shape[perm[0]], shape[perm[1]], shape[perm[2]], shape[perm[3]]];
-    let o = 0;
+    const istride = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1]; // inp's strides
+    const os = [shape[perm[0]], shape[perm[1]], shape[perm[2]], shape[perm[3]]]; // out's shape
+    let o = 0; // out is walked in order
     for (let i0 = 0; i0 < os[0]; i0++) {
       for (let i1 = 0; i1 < os[1]; i1++) {
         for (let i2 = 0; i2 < os[2]; i2++) {
@@ -323,16 +416,23 @@ export const refKernels: Kernels<F, I> = {
     }
   },
 
+  // ---- regularisation -------------------------------------------------------------
+  // out (N), inp (N): out[i] = keep(i) ? inp[i] / (1 − p) : 0, keep(i) = uniform(key, offset + i) ≥ p
   dropoutForward(out, inp, n, p, key, offset) {
-    const s = Math.fround(1 / (1 - p));
+    const s = Math.fround(1 / (1 - p)); // the f32 scale every backend uses
     for (let i = 0; i < n; i++) out[i] = keep(key, offset, i, p) ? inp[i] * s : 0;
   },
+  // dinp (N), dout (N): dinp[i] += keep(i) ? dout[i] / (1 − p) : 0, the mask regenerated from (key, offset)
   dropoutBackward(dinp, dout, n, p, key, offset) {
-    // forward: out[i] = keep(i) ? inp[i] / (1 − p) : 0
+    // forward: out[i] = keep(key, offset, i, p) ? inp[i] * s : 0
     const s = Math.fround(1 / (1 - p));
     for (let i = 0; i < n; i++) if (keep(key, offset, i, p)) dinp[i] += dout[i] * s;
   },
 
+  // ---- optimiser ----------------------------------------------------------------
+  // param, grad, m, v (N); gradScale (1) or null: one AdamW step (the rule in optim/adamw_rule.ts)
+  //   g = grad · gradScale;  m = β₁ m + (1 − β₁) g;  v = β₂ v + (1 − β₂) g²
+  //   param −= lr · ((m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε) + λ · param)
   adamw(param, grad, m, v, gradScale, n, h: AdamWParams) {
     adamwStep(param, grad, m, v, gradScale ? gradScale[0] : 1, n, h);
   },

@@ -187,13 +187,13 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
     sumSquares: (out, x, n, acc) => ser("sumSquares", p(out), p(x), n, +acc),
     clipScale: (scale, sumsq, maxNorm) => ser("clipScale", p(scale), p(sumsq), maxNorm),
     geluForward: (out, inp, n) => par("geluForward", [p(out), p(inp), n], n),
-    geluBackward: (dinp, inp, dout, n) => par("geluBackward", [p(dinp), p(inp), p(dout), n], n),
+    geluBackward: (dinp, dout, inp, n) => par("geluBackward", [p(dinp), p(dout), p(inp), n], n),
     reluForward: (out, inp, n) => par("reluForward", [p(out), p(inp), n], n),
-    reluBackward: (dinp, inp, dout, n) => par("reluBackward", [p(dinp), p(inp), p(dout), n], n),
+    reluBackward: (dinp, dout, inp, n) => par("reluBackward", [p(dinp), p(dout), p(inp), n], n),
     layernormForward: (out, mean, rstd, inp, w, b, n, c, eps) =>
       par("layernormForward", [p(out), p(mean), p(rstd), p(inp), p(w), p(b), n, c, eps], n * c),
-    layernormBackward: (dinp, dw, db, dout, inp, w, mean, rstd, n, c) =>
-      ser("layernormBackward", p(dinp), p(dw), p(db), p(dout), p(inp), p(w), p(mean), p(rstd), n, c),
+    layernormBackward: (dinp, dw, db, dout, mean, rstd, inp, w, n, c) =>
+      ser("layernormBackward", p(dinp), p(dw), p(db), p(dout), p(mean), p(rstd), p(inp), p(w), n, c),
     softmaxForward: (out, inp, n, c) => par("softmaxForward", [p(out), p(inp), n, c], n * c),
     softmaxBackward: (dinp, dout, out, n, c) =>
       par("softmaxBackward", [p(dinp), p(dout), p(out), n, c], n * c),
@@ -201,8 +201,8 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
       par("crossEntropyLse", [p(lse), p(logits), n, v], n * v);
       ser("crossEntropyLoss", p(loss), p(lse), p(logits), p(targets), n, v);
     },
-    crossEntropyBackward: (dlogits, dloss, logits, lse, targets, n, v) =>
-      par("crossEntropyBackward", [p(dlogits), p(dloss), p(logits), p(lse), p(targets), n, v], n * v),
+    crossEntropyBackward: (dlogits, dloss, lse, logits, targets, n, v) =>
+      par("crossEntropyBackward", [p(dlogits), p(dloss), p(lse), p(logits), p(targets), n, v], n * v),
     embeddingForward: (out, w, ids, n, c) => par("embeddingForward", [p(out), p(w), p(ids), n, c], n * c),
     embeddingBackward: (dw, dout, ids, n, c) =>
       par("embeddingBackward", [p(dw), p(dout), p(ids), n, c], n * c),

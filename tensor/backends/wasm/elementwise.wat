@@ -512,9 +512,9 @@
       (local.set $inp (i32.add (local.get $inp) (i32.const 4)))
       (br_if $l (local.tee $k (i32.sub (local.get $k) (i32.const 1))))))))
 
-  ;; reluBackward(dinp, inp, dout, n, tid, nt)
+  ;; reluBackward(dinp, dout, inp, n, tid, nt)
   ;; dinp (N) += dout (N) * [inp (N) > 0], inverting  out = max(inp, 0)
-  (func (export "reluBackward") (param $dinp i32) (param $inp i32) (param $dout i32) (param $n i32)
+  (func (export "reluBackward") (param $dinp i32) (param $dout i32) (param $inp i32) (param $n i32)
     (param $tid i32) (param $nt i32)
     (local $lo i32) (local $hi i32) (local $k i32) (local $z v128)
     (call $split (local.get $n) (local.get $tid) (local.get $nt) (i32.const 16))

@@ -211,11 +211,11 @@
       (local.set $k (i32.add (local.get $k) (i32.const 4)))
       (br $tl))))
 
-  ;; geluBackward(dinp, inp, dout, n, tid, nt)
-  ;;   dinp (N), inp (N), dout (N). Inverts `out = x·Φ(x)`:
+  ;; geluBackward(dinp, dout, inp, n, tid, nt)
+  ;;   dinp (N), dout (N), inp (N). Inverts `out = x·Φ(x)`:
   ;;   dinp += dout·(Φ(x) + x·φ(x)),  φ(x) = exp(−x²/2)/√(2π)
   (func (export "geluBackward")
-    (param $dinp i32) (param $inp i32) (param $dout i32) (param $n i32) (param $tid i32) (param $nt i32)
+    (param $dinp i32) (param $dout i32) (param $inp i32) (param $n i32) (param $tid i32) (param $nt i32)
     (local $k i32) (local $end i32) (local $x v128) (local $e v128) (local $t v128) (local $h v128)
     (local $kIs2pi v128)
     (local $ex v128) (local $et v128) (local $en v128) (local $er v128)
@@ -420,16 +420,16 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $row))))
 
-  ;; layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, n, c)
-  ;;   dinp (N,C), dweight (C), dbias (C), dout (N,C), inp (N,C), weight (C),
-  ;;   mean (N), rstd (N); serial (it reduces over rows into dweight/dbias).
+  ;; layernormBackward(dinp, dweight, dbias, dout, mean, rstd, inp, weight, n, c)
+  ;;   dinp (N,C), dweight (C), dbias (C), dout (N,C), mean (N), rstd (N),
+  ;;   inp (N,C), weight (C); serial (it reduces over rows into dweight/dbias).
   ;;   Inverts `out = (x − m)·s·weight + bias` (llm.c layernorm_backward):
   ;;     norm = (x − m)·s; dnorm = weight·dout
   ;;     dbias += dout; dweight += norm·dout
   ;;     dinp += s·(dnorm − mean_c(dnorm) − norm·mean_c(dnorm·norm))
   (func (export "layernormBackward")
-    (param $dinp i32) (param $dweight i32) (param $dbias i32) (param $dout i32) (param $inp i32)
-    (param $weight i32) (param $mean i32) (param $rstd i32) (param $n i32) (param $c i32)
+    (param $dinp i32) (param $dweight i32) (param $dbias i32) (param $dout i32) (param $mean i32)
+    (param $rstd i32) (param $inp i32) (param $weight i32) (param $n i32) (param $c i32)
     (local $r i32) (local $rowb i32) (local $x i32) (local $dy i32) (local $dx i32)
     (local $k i32) (local $cb i32) (local $cv i32)
     (local $mv v128) (local $sv v128) (local $a0 v128) (local $a1 v128)
@@ -893,13 +893,13 @@
         (then (f32.demote_f64 (f64.div (local.get $acc) (f64.convert_i32_u (local.get $cnt)))))
         (else (f32.const 0)))))
 
-  ;; crossEntropyBackward(dlogits, dloss, logits, lse, targets, n, v, tid, nt)
-  ;;   dlogits (N,V), dloss (1), logits (N,V), lse (N), targets (N) int32.
+  ;; crossEntropyBackward(dlogits, dloss, lse, logits, targets, n, v, tid, nt)
+  ;;   dlogits (N,V), dloss (1), lse (N), logits (N,V), targets (N) int32.
   ;;   Inverts `loss = mean_valid(lse[r] − logits[r, t])`:
   ;;   for valid rows dlogits[r,j] += dloss[0]/count·(exp(logits[r,j] − lse[r]) − [j = t]),
   ;;   count = valid rows over all N (each thread recounts); ignored rows untouched.
   (func (export "crossEntropyBackward")
-    (param $dlogits i32) (param $dloss i32) (param $logits i32) (param $lse i32) (param $targets i32)
+    (param $dlogits i32) (param $dloss i32) (param $lse i32) (param $logits i32) (param $targets i32)
     (param $n i32) (param $v i32) (param $tid i32) (param $nt i32)
     (local $r i32) (local $rend i32) (local $x i32) (local $dx i32) (local $t i32)
     (local $k i32) (local $vb i32) (local $vv i32) (local $cnt i32)

@@ -28,7 +28,7 @@ const GELU_FORWARD: Pointwise = {
 /** dinp (n) += dout (n) · (Φ(x) + x · φ(x)) */
 const GELU_BACKWARD: Pointwise = {
   key: "geluBackward",
-  buffers: [["dinp", "f32"], ["inp", "f32"], ["dout", "f32"]],
+  buffers: [["dinp", "f32"], ["dout", "f32"], ["inp", "f32"]],
   helpers: WGSL_ERF,
   // forward: out = x · Φ(x), so dout/dx = Φ(x) + x · φ(x)
   body: `let x = inp[p.inp_off + i];
@@ -48,7 +48,7 @@ const RELU_FORWARD: Pointwise = {
 /** dinp (n) += dout (n) · [inp > 0] */
 const RELU_BACKWARD: Pointwise = {
   key: "reluBackward",
-  buffers: [["dinp", "f32"], ["inp", "f32"], ["dout", "f32"]],
+  buffers: [["dinp", "f32"], ["dout", "f32"], ["inp", "f32"]],
   // forward: out = max(x, 0)
   body: `if (inp[p.inp_off + i] > 0.0) { dinp[p.dinp_off + i] += dout[p.dout_off + i]; }`,
 };
@@ -91,9 +91,9 @@ export function activationKernels(
 > {
   return {
     geluForward: (out, inp, n) => runPointwise(rt, GELU_FORWARD, n, [out, inp]),
-    geluBackward: (dinp, inp, dout, n) => runPointwise(rt, GELU_BACKWARD, n, [dinp, inp, dout]),
+    geluBackward: (dinp, dout, inp, n) => runPointwise(rt, GELU_BACKWARD, n, [dinp, dout, inp]),
     reluForward: (out, inp, n) => runPointwise(rt, RELU_FORWARD, n, [out, inp]),
-    reluBackward: (dinp, inp, dout, n) => runPointwise(rt, RELU_BACKWARD, n, [dinp, inp, dout]),
+    reluBackward: (dinp, dout, inp, n) => runPointwise(rt, RELU_BACKWARD, n, [dinp, dout, inp]),
     dropoutForward: (out, inp, n, p, key, offset) =>
       runPointwise(rt, DROPOUT_FORWARD, n, [out, inp], dropoutScalars(p, key, offset)),
     dropoutBackward: (dinp, dout, n, p, key, offset) =>

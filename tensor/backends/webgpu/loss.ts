@@ -67,7 +67,7 @@ const CE_GRAD_SCALE = (): string =>
  */
 const CE_BACKWARD: Pointwise = {
   key: "crossEntropyBackward",
-  buffers: [["dlogits", "f32"], ["g", "f32"], ["logits", "f32"], ["lse", "f32"], ["targets", "i32"]],
+  buffers: [["dlogits", "f32"], ["g", "f32"], ["lse", "f32"], ["logits", "f32"], ["targets", "i32"]],
   scalars: ["v"],
   body: `let r = i / p.v;
   let t = targets[p.targets_off + r];
@@ -84,10 +84,10 @@ export function lossKernels(rt: Dispatcher): Pick<K, "crossEntropyForward" | "cr
       runRows(rt, "crossEntropyLse", CE_LSE, n, [lse, logits], [v]);
       runRows(rt, "crossEntropyMean", CE_MEAN, 1, [loss, lse, logits, targets], [n, v]);
     },
-    crossEntropyBackward(dlogits, dloss, logits, lse, targets, n, v) {
+    crossEntropyBackward(dlogits, dloss, lse, logits, targets, n, v) {
       const g = rt.scratch(1);
       runRows(rt, "crossEntropyGradScale", CE_GRAD_SCALE, 1, [g, dloss, targets], [n]);
-      runPointwise(rt, CE_BACKWARD, n * v, [dlogits, g, logits, lse, targets], [v]);
+      runPointwise(rt, CE_BACKWARD, n * v, [dlogits, g, lse, logits, targets], [v]);
       rt.release(g);
     },
   };

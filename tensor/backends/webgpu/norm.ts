@@ -39,13 +39,13 @@ const LAYERNORM_FORWARD = (): string =>
   );
 
 /**
- * dinp (N, C) += from dout (N, C), inp (N, C), weight (C), mean (N), rstd (N).
+ * dinp (N, C) += from dout (N, C), mean (N), rstd (N), inp (N, C), weight (C).
  * forward: out = norm · weight + bias, norm = (x − mean) · rstd, so
  * dx = (dnorm − mean(dnorm) − norm · mean(dnorm · norm)) · rstd with dnorm = weight · dout.
  */
 const LAYERNORM_BACKWARD_INPUT = (): string =>
   rowKernel(
-    [["dinp", "f32"], ["dout", "f32"], ["inp", "f32"], ["weight", "f32"], ["mean", "f32"], ["rstd", "f32"]],
+    [["dinp", "f32"], ["dout", "f32"], ["mean", "f32"], ["rstd", "f32"], ["inp", "f32"], ["weight", "f32"]],
     ["c"],
     `let mu = mean[p.mean_off + row];
   let rs = rstd[p.rstd_off + row];
@@ -75,8 +75,8 @@ const LAYERNORM_BACKWARD_INPUT = (): string =>
  */
 const LAYERNORM_BACKWARD_PARAMS: ColumnReduce = {
   key: "layernormBackwardParams",
-  buffers: [["dweight", "f32"], ["dbias", "f32"], ["dout", "f32"], ["inp", "f32"], ["mean", "f32"], [
-    "rstd",
+  buffers: [["dweight", "f32"], ["dbias", "f32"], ["dout", "f32"], ["mean", "f32"], ["rstd", "f32"], [
+    "inp",
     "f32",
   ]],
   terms: [
@@ -130,18 +130,18 @@ export function normKernels(
         c,
         f32Bits(eps),
       ]),
-    layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, n, c) {
+    layernormBackward(dinp, dweight, dbias, dout, mean, rstd, inp, weight, n, c) {
       runRows(rt, "layernormBackwardInput", LAYERNORM_BACKWARD_INPUT, n, [
         dinp,
         dout,
-        inp,
-        weight,
         mean,
         rstd,
+        inp,
+        weight,
       ], [
         c,
       ]);
-      runColumns(rt, LAYERNORM_BACKWARD_PARAMS, n, c, [dweight, dbias, dout, inp, mean, rstd]);
+      runColumns(rt, LAYERNORM_BACKWARD_PARAMS, n, c, [dweight, dbias, dout, mean, rstd, inp]);
     },
     softmaxForward: (out, inp, n, c) => runRows(rt, "softmaxForward", SOFTMAX_FORWARD, n, [out, inp], [c]),
     softmaxBackward: (dinp, dout, out, n, c) =>
