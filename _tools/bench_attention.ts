@@ -87,7 +87,7 @@ function causalCore(
   const d = { b, t, c, nh };
   return {
     fwd: () => k.attentionForward(out, lse, qkv, meta, d),
-    bwd: () => k.attentionBackward(dqkv, dout, qkv, out, lse, meta, d),
+    bwd: () => k.attentionBackward(dqkv, dout, out, lse, qkv, meta, d),
   };
 }
 
@@ -190,9 +190,9 @@ async function benchMeta(
       ak.attentionBackward(
         backend.slice(dqkv, s * 3 * c, len * 3 * c),
         backend.slice(dout, s * c, len * c),
-        backend.slice(qkv, s * 3 * c, len * 3 * c),
         backend.slice(out, s * c, len * c),
         backend.slice(lse, nh * s, nh * len),
+        backend.slice(qkv, s * 3 * c, len * 3 * c),
         null,
         { b: 1, t: len, c, nh },
       )

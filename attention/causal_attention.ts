@@ -7,7 +7,8 @@
  */
 
 import { apply, defineOp, empty, formatShape, type OpDef, type Tensor } from "@metatokens/tensor";
-import { type AttentionDims, attentionKernels } from "./kernels.ts";
+import type { AttentionDims } from "./kernels.ts";
+import { attentionKernels } from "./dispatch.ts";
 
 /** The attention op: inputs `[qkv]` or `[qkv, metaFlags (B,T) i32]`; saves lse (B, NH, T). */
 export const attentionOp: OpDef<AttentionDims> = defineOp<AttentionDims>({
@@ -31,9 +32,9 @@ export const attentionOp: OpDef<AttentionDims> = defineOp<AttentionDims>({
       attentionKernels(dout.backend).attentionBackward(
         dqkv.storage,
         dout.storage,
-        qkv.storage,
         out.storage,
         lse.storage,
+        qkv.storage,
         flags?.storage ?? null,
         d,
       );

@@ -18,7 +18,8 @@ import {
   tensor,
 } from "@metatokens/tensor";
 import { attentionOp, causalAttention } from "./causal_attention.ts";
-import { attentionKernels, refAttentionKernels } from "./kernels.ts";
+import { attentionKernels } from "./dispatch.ts";
+import { refAttentionKernels } from "./backends/ref/kernels.ts";
 import { DEFAULT_LIMITS, deviceLimits, webgpuAttentionKernels } from "./backends/webgpu/attention.ts";
 import { assertNear, attentionBackends, label, read, webgpu } from "./_testing/backends.ts";
 
@@ -160,10 +161,10 @@ Deno.test({
     };
     const k = attentionKernels(gpu);
     k.attentionForward(g.out, g.lse, g.qkv, null, d);
-    k.attentionBackward(g.dqkv, g.dout, g.qkv, g.out, g.lse, null, d);
+    k.attentionBackward(g.dqkv, g.dout, g.out, g.lse, g.qkv, null, d);
     const [out, lse, dqkv] = [new Float32Array(B * T * C), new Float32Array(B * NH * T), dqkv0.slice()];
     refAttentionKernels.attentionForward(out, lse, qkv, null, d);
-    refAttentionKernels.attentionBackward(dqkv, dout, qkv, out, lse, null, d);
+    refAttentionKernels.attentionBackward(dqkv, dout, out, lse, qkv, null, d);
     assertNear(await gpu.read(g.out, "f32", out.length), out, "out");
     assertNear(await gpu.read(g.lse, "f32", lse.length), lse, "lse");
     assertNear(await gpu.read(g.dqkv, "f32", dqkv.length), dqkv, "dqkv (accumulated)", 5e-5, 2e-4);
@@ -195,10 +196,10 @@ Deno.test({
       const g = { qkv: up(qkv), dout: up(dout), dqkv: up(dqkv), meta: meta && up(meta) };
       const [gout, glse] = [gpu.alloc("f32", B * T * C), gpu.alloc("f32", B * NH * T)];
       k.attentionForward(gout, glse, g.qkv, g.meta, d);
-      k.attentionBackward(g.dqkv, g.dout, g.qkv, gout, glse, g.meta, d);
+      k.attentionBackward(g.dqkv, g.dout, gout, glse, g.qkv, g.meta, d);
       const [out, lse] = [new Float32Array(B * T * C), new Float32Array(B * NH * T)];
       refAttentionKernels.attentionForward(out, lse, qkv, meta, d);
-      refAttentionKernels.attentionBackward(dqkv, dout, qkv, out, lse, meta, d);
+      refAttentionKernels.attentionBackward(dqkv, dout, out, lse, qkv, meta, d);
       const what = `(B ${B}, T ${T}, C ${C}, NH ${NH}${meta ? ", meta" : ""})`;
       assertNear(await gpu.read(gout, "f32", out.length), out, `out ${what}`);
       assertNear(await gpu.read(glse, "f32", lse.length), lse, `lse ${what}`);

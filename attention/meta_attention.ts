@@ -29,7 +29,7 @@ import {
   zeros,
 } from "@metatokens/tensor";
 import { maskedMetaAttention } from "./causal_attention.ts";
-import { attentionKernels } from "./kernels.ts";
+import { attentionKernels } from "./dispatch.ts";
 import { flatIndices, metaFlags, type MetaPositions } from "./meta_positions.ts";
 import { applyRope, type RopeTables } from "./rope.ts";
 import { gatherRows, scatterRows } from "./rows.ts";
@@ -97,9 +97,9 @@ const raggedAttentionOp: OpDef<RaggedAttrs> = defineOp<RaggedAttrs>({
       k.attentionBackward(
         backend.slice(dqkv.storage, start * 3 * c, len * 3 * c),
         backend.slice(dout.storage, start * c, len * c),
-        backend.slice(qkv.storage, start * 3 * c, len * 3 * c),
         backend.slice(out.storage, start * c, len * c),
         backend.slice(lse.storage, nh * start, nh * len),
+        backend.slice(qkv.storage, start * 3 * c, len * 3 * c),
         null,
         { b: 1, t: len, c, nh },
       );

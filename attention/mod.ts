@@ -23,6 +23,8 @@
 export * from "./ape.ts";
 export * from "./causal_attention.ts";
 export * from "./kernels.ts";
+export * from "./dispatch.ts";
+export { refAttentionKernels } from "./backends/ref/kernels.ts";
 export * from "./meta_attention.ts";
 export * from "./meta_positions.ts";
 export * from "./rope.ts";

@@ -21,7 +21,7 @@ import {
   tensor,
 } from "@metatokens/tensor";
 import { attentionDims } from "./causal_attention.ts";
-import { attentionKernels } from "./kernels.ts";
+import { attentionKernels } from "./dispatch.ts";
 import { flatIndices, type MetaPositions } from "./meta_positions.ts";
 import { ropeFrequencies, yarnMscale, type YarnOptions } from "./yarn.ts";
 

@@ -7,8 +7,10 @@
  * so a new backend needs no change to any op. Reading data back is
  * asynchronous in general; CPU backends also offer a synchronous read.
  *
- * Packages that add ops (attention) register their kernels per backend with
- * {@linkcode registerKernel} instead of being imported by `tensor`.
+ * Packages that add ops (attention) declare their kernels for every backend
+ * kind with {@linkcode defineKernelExtension} instead of being imported by
+ * `tensor`: one factory per {@linkcode BackendKind}, so a kind without
+ * kernels does not compile.
  *
  * @module
  */
@@ -102,16 +104,17 @@ export function f32Bits(x: number): number {
 const BITS_F32 = new Float32Array(1);
 const BITS_U32 = new Uint32Array(BITS_F32.buffer);
 
+/** The kinds of backend: every kernel extension provides kernels for each. */
+export type BackendKind = "ref" | "wasm" | "webgpu";
+
 /** What every backend provides. */
 export interface Backend {
-  /** `ref`, `wasm`, `webgpu`, … */
-  readonly name: string;
+  /** Which kind of backend this is: `ref`, `wasm` or `webgpu`. */
+  readonly name: BackendKind;
   /** Threads the backend's kernels use (1 for `ref`). */
   readonly threads: number;
   /** The exhaustive kernel table. */
   readonly kernels: Kernels<Storage, Storage>;
-  /** Kernels registered by other packages, keyed by kernel name. */
-  readonly extensions: Map<string, unknown>;
   /** A new zero-filled buffer of `size` elements. */
   alloc(dtype: DType, size: number): Storage;
   /** Returns a buffer made by `alloc` to the backend. */
@@ -138,39 +141,53 @@ export interface Backend {
 }
 
 /**
- * Registers a kernel for an op that lives outside `tensor` (for example
- * attention) on one backend.
- *
- * @example
- * ```ts
- * import { refBackend, registerKernel, getKernel } from "@metatokens/tensor";
- * const backend = refBackend();
- * registerKernel(backend, "double", (x: Float32Array) => x.map((v) => 2 * v));
- * const double = getKernel<(x: Float32Array) => Float32Array>(backend, "double");
- * console.log(double(new Float32Array([1, 2]))); // Float32Array [2, 4]
- * ```
+ * A table of kernels another package adds to every backend (attention, for
+ * example): typed by its table `T`, built once per backend on first use.
  */
-export function registerKernel(backend: Backend, name: string, kernel: unknown): void {
-  backend.extensions.set(name, kernel);
+export interface KernelExtension<T> {
+  /** A name for messages. */
+  readonly name: string;
+  /** The table of `backend`, built on the first call for that backend. */
+  of(backend: Backend): T;
 }
 
 /**
- * Looks up a kernel registered with {@linkcode registerKernel}.
+ * Declares a kernel extension: one factory per {@linkcode BackendKind}, typed
+ * by the table `T` it returns. A kind without a factory, or a factory
+ * returning another table, is a compile error; each backend's table is built
+ * on first use and kept for the backend's life (a weak map, no casts).
+ *
+ * @param name A name for messages.
+ * @param factories The table's factory for each backend kind.
+ * @returns The extension: `ext.of(backend)` is the backend's table.
  *
  * @example
  * ```ts
- * import { refBackend, registerKernel, getKernel } from "@metatokens/tensor";
- * const backend = refBackend();
- * registerKernel(backend, "noop", () => {});
- * getKernel<() => void>(backend, "noop")();
+ * import { defineKernelExtension, refBackend } from "@metatokens/tensor";
+ * const doubling = defineKernelExtension("doubling", {
+ *   ref: () => ({ double: (x: Float32Array) => x.map((v) => 2 * v) }),
+ *   wasm: () => ({ double: (x: Float32Array) => x.map((v) => 2 * v) }),
+ *   webgpu: (backend) => {
+ *     throw new Error(`Cannot double on ${backend.name}`);
+ *   },
+ * });
+ * console.log(doubling.of(refBackend()).double(new Float32Array([1, 2]))); // Float32Array [2, 4]
  * ```
  */
-export function getKernel<K>(backend: Backend, name: string): K {
-  const kernel = backend.extensions.get(name);
-  if (kernel === undefined) {
-    throw new Error(
-      `Cannot find kernel "${name}" on backend "${backend.name}": register it with registerKernel first`,
-    );
-  }
-  return kernel as K;
+export function defineKernelExtension<T>(
+  name: string,
+  factories: { readonly [K in BackendKind]: (backend: Backend) => T },
+): KernelExtension<T> {
+  const tables = new WeakMap<Backend, T>();
+  return {
+    name,
+    of(backend: Backend): T {
+      let table = tables.get(backend);
+      if (table === undefined) {
+        table = factories[backend.name](backend);
+        tables.set(backend, table);
+      }
+      return table;
+    },
+  };
 }

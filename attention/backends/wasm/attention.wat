@@ -758,14 +758,14 @@
       (local.set $src (i32.add (local.get $src) (i32.shl (local.get $HSp) (i32.const 2))))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $n)))))
 
-  ;; attentionBackward(dqkv, dout, qkv, out, lse, meta, B, T, C, NH, ws, tid, nt)
-  ;;   dqkv (B,T,3C) +=, dout (B,T,C), qkv (B,T,3C), out (B,T,C), lse (B,NH,T) from the forward,
+  ;; attentionBackward(dqkv, dout, out, lse, qkv, meta, B, T, C, NH, ws, tid, nt)
+  ;;   dqkv (B,T,3C) +=, dout (B,T,C), out (B,T,C) and lse (B,NH,T) from the forward, qkv (B,T,3C),
   ;;   meta (B,T) i32 or 0; ws: nt · attention_ws_bytes(T, C/NH) bytes. HS = C/NH a multiple of 4.
   ;;   Inverts the forward's `O = alpha·O + P·V_tile`, `out_i = O_i / l_i` with P recomputed as
   ;;   exp(s_ij − lse_i):  dv_j += Σ_i P_ij·dout_i,  dS_ij = P_ij·(dout_i·v_j − D_i),
   ;;   dq_i += scale·Σ_j dS_ij·k_j,  dk_j += scale·Σ_i dS_ij·q_i.
   (func (export "attentionBackward")
-    (param $dqkv i32) (param $dout i32) (param $qkv i32) (param $out i32) (param $lse i32) (param $meta i32)
+    (param $dqkv i32) (param $dout i32) (param $out i32) (param $lse i32) (param $qkv i32) (param $meta i32)
     (param $B i32) (param $T i32) (param $C i32) (param $NH i32)
     (param $ws i32) (param $tid i32) (param $nt i32)
     (local $HS i32) (local $HSp i32) (local $Tp i32) (local $scale f32)

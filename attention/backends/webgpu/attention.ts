@@ -613,7 +613,7 @@ export function webgpuAttentionKernels(
       });
     },
 
-    attentionBackward(dqkv, dout, qkv, out, lse, meta, d) {
+    attentionBackward(dqkv, dout, out, lse, qkv, meta, d) {
       const hs = headSize(d);
       const vec = vec4(hs, [dqkv, dout, qkv, out]);
       const dq = spec("dq", hs, meta !== null, vec), dkdv = spec("dkdv", hs, meta !== null, vec);

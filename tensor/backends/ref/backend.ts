@@ -30,7 +30,6 @@ export function refBackend(): Backend {
     name: "ref",
     threads: 1,
     kernels: refKernels as unknown as Kernels<Storage, Storage>,
-    extensions: new Map(),
     alloc(dtype: DType, size: number): Storage {
       return store(dtype === "f32" ? new Float32Array(size) : new Int32Array(size));
     },

@@ -249,7 +249,6 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
     name: "wasm",
     threads,
     kernels: kernels as unknown as Kernels<Storage, Storage>,
-    extensions: new Map(),
     wasm: hooks,
     alloc(dtype: DType, size: number): Storage {
       if (disposed) throw new Error("Cannot allocate on a disposed wasm backend");

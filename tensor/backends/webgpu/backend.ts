@@ -172,7 +172,6 @@ function assemble(rt: Runtime, fallback: boolean): WebGpuBackend {
     name: "webgpu",
     threads: 1,
     kernels,
-    extensions: new Map(),
     gpu: hooks,
     alloc(dtype: DType, size: number): Storage {
       return store(rt.alloc(size, `a tensor of ${size} ${dtype} elements`));
