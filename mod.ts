@@ -21,3 +21,4 @@ export * from "./model/mod.ts";
 export * from "./data/mod.ts";
 export * from "./tasks/mod.ts";
 export * from "./analysis/mod.ts";
+export * from "./experiments/mod.ts";

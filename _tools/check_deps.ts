@@ -1,5 +1,5 @@
 /**
- * Enforces the package dependency DAG of DESIGN.md §1: every import from one
+ * Enforces the package dependency DAG of docs/ARCHITECTURE.md §1: every import from one
  * package into another must be an allowed edge, no package may reach itself
  * through others, and nothing may import `jsr:` (unreachable here).
  *
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Which packages each package may import (DESIGN.md §1). */
+/** Which packages each package may import (docs/ARCHITECTURE.md §1). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   tensor: [],
   // data may import tensor's leaf modules `@metatokens/tensor/rng` (the one RNG) and
@@ -23,9 +23,12 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   tasks: ["data", "tensor"],
   model: ["tensor", "attention"],
   analysis: ["tensor", "attention", "model", "data", "tasks"],
-  cli: ["tensor", "attention", "model", "data", "tasks", "analysis"],
-  tests: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],
-  _tools: ["tensor", "attention", "model", "data", "tasks", "analysis", "cli"],
+  // experiments orchestrates: the one package that reaches data, tasks, model and analysis together.
+  experiments: ["tensor", "attention", "model", "data", "tasks", "analysis"],
+  // cli parses arguments and prints; what it runs lives in experiments and below.
+  cli: ["tensor", "attention", "model", "data", "tasks", "analysis", "experiments"],
+  tests: ["tensor", "attention", "model", "data", "tasks", "analysis", "experiments", "cli"],
+  _tools: ["tensor", "attention", "model", "data", "tasks", "analysis", "experiments", "cli"],
 };
 
 const IMPORT =

@@ -79,8 +79,9 @@ export function coerce(key: string, raw: unknown, current: unknown): Settings[st
 }
 
 /**
- * `defaults` with a YAML file's keys and then `overrides` applied; every key
- * must exist in `defaults` and keep its type.
+ * `defaults` with `overrides` (from the command line, a YAML file or a
+ * checkpoint) applied; every key must exist in `defaults`, and each value is
+ * parsed to the type of its default.
  *
  * @example
  * ```ts
@@ -88,24 +89,25 @@ export function coerce(key: string, raw: unknown, current: unknown): Settings[st
  * console.log(applyOverrides({ steps: 10, meta: true }, { steps: "20" })); // { steps: 20, meta: true }
  * ```
  */
-export function applyOverrides(
-  defaults: Settings,
+export function applyOverrides<T extends object>(
+  defaults: T,
   overrides: Record<string, unknown>,
   source = "the command line",
-): Settings {
-  const out: Settings = { ...defaults };
+): T {
+  const base = defaults as unknown as Settings;
+  const out: Settings = { ...base };
   for (const [rawKey, value] of Object.entries(overrides)) {
     const key = camel(rawKey);
-    if (!(key in defaults)) {
+    if (!(key in base)) {
       throw new TypeError(
         `Cannot use unknown option "${rawKey}" from ${source}: expected one of ${
-          Object.keys(defaults).join(", ")
+          Object.keys(base).join(", ")
         }`,
       );
     }
-    out[key] = coerce(key, value, defaults[key]);
+    out[key] = coerce(key, value, base[key]);
   }
-  return out;
+  return out as unknown as T;
 }
 
 /** Reads a YAML config file of flat keys. */

@@ -1,6 +1,8 @@
 /**
- * The metatokens command line: argument parsing, then calls into the
- * packages. Subcommands: `pretrain`, `extend`, `finetune`, `eval`, `score`, `generate`, `tasks:generate`.
+ * The metatokens command line: argument parsing, then calls into
+ * `@metatokens/experiments` (and `@metatokens/model` for `score` and
+ * `generate`), printing and exit codes. Subcommands: `pretrain`, `extend`,
+ * `finetune`, `eval`, `analyze`, `reproduce`, `score`, `generate`, `tasks:generate`.
  *
  * ```sh
  * deno task pretrain [--preset tiny] [--meta=false] [--pos rope] [--data 'c4/*.json.gz'] [--out DIR]
@@ -10,6 +12,8 @@
  * deno task finetune --checkpoint DIR --task parity [--phases 1,2] [--max-length 128] [--steps 100] [--out DIR]
  * deno task extend --checkpoint DIR --scale 4 [--steps N] [--out DIR] [pretrain options]
  * deno task eval --checkpoint DIR --task parity [--phases 1,2,3] [--n 50] [--zero-pos-at-meta] [--zero-embed-at-meta] [--pe-noise 0.5] [--out DIR]
+ * deno task analyze --checkpoint DIR [--task list-recall] [--betas 0.01,…,1.0] [--out DIR]
+ * deno task reproduce [--scale micro|tiny|paper] [--plan] [--out DIR] [--data 'c4/*.json.gz']
  * deno task tasks:generate --task list_recall|segment_counting|parity|copying --phase 1..5 [--split train|test]
  *   [--preset cpu|paper] [--n N] --seed S --out file.jsonl
  * ```
@@ -24,10 +28,10 @@ import {
   finetune,
   generateCommand,
   pretrain,
+  reproduce,
   scoreCommand,
   tasksGenerate,
 } from "./commands.ts";
-import { reproduce } from "./reproduce.ts";
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   analyze,

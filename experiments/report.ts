@@ -8,26 +8,52 @@
  */
 
 import { join } from "node:path";
+import { writeFileAtomic } from "@metatokens/tensor/fs";
 import type { GptConfig } from "@metatokens/model";
-import { writeFileAtomic } from "@metatokens/model";
 import { type Analysis, groupedBars } from "@metatokens/analysis";
 import type { BinScore } from "@metatokens/tasks";
-import {
-  ABLATIONS,
-  type FinetuneResult,
-  MODELS,
-  type PretrainResult,
-  type ScalePlan,
-  TASKS,
-} from "./plan.ts";
+import type { Evaluation } from "./evaluate.ts";
+import type { PhaseResult } from "./finetune.ts";
+import { ABLATIONS, MODELS, type ScalePlan, TASKS } from "./plan.ts";
+
+/** What the pre-training stage of `reproduce` records (`pretrain/<model>/result.json`). */
+export interface PretrainRecord {
+  /** Model folder name. */
+  model: string;
+  /** Every evaluation as [step, validation loss]. */
+  valLosses: [number, number][];
+  /** Wall time of the stage. */
+  seconds: number;
+}
+
+/** What one (model, task, train length) stage records (`finetune/<model>/<task>/L<len>.json`). */
+export interface FinetuneRecord {
+  /** Model folder name. */
+  model: string;
+  /** Task name. */
+  task: string;
+  /** Maximum train length. */
+  trainLength: number;
+  /** The curriculum phases fine-tuned. */
+  phases: PhaseResult[];
+  /** Per ablation name (`full` for every model): bins, and examples an APE model had to skip. */
+  eval: Record<string, Evaluation>;
+  /** Wall time of the stage. */
+  seconds: number;
+}
 
 /** What the report is made of. */
 export interface ReportInput {
+  /** The scale's plan. */
   plan: ScalePlan;
+  /** The meta models' config. */
   config: GptConfig;
+  /** Its parameters. */
   nParams: number;
-  pretrained: PretrainResult[];
-  finetuned: FinetuneResult[];
+  /** Pre-training records, one per model. */
+  pretrained: PretrainRecord[];
+  /** Fine-tuning and evaluation records. */
+  finetuned: FinetuneRecord[];
 }
 
 const pct = (
@@ -116,7 +142,7 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
       yDomain: [0, 100],
       legendTitle: "model",
     });
-    await writeFileAtomic(join(out, file), new TextEncoder().encode(svg));
+    await writeFileAtomic(join(out, file), svg);
     lines.push(`![${task.label}](${file})`, "");
   }
 
@@ -133,7 +159,7 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     for (const f of results) {
       for (const e of Object.values(f.eval)) for (const b of e.bins) labels.set(b.bin, b.label);
     }
-    const link = (f: FinetuneResult): string => `finetune/${f.model}/${f.task}/L${f.trainLength}.json`;
+    const link = (f: FinetuneRecord): string => `finetune/${f.model}/${f.task}/L${f.trainLength}.json`;
     lines.push(
       `## Table ${7 + t}: ${task.label}, accuracy (%) across evaluation lengths`,
       "",
@@ -212,6 +238,6 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     }
   }
   const path = join(out, "report.md");
-  await writeFileAtomic(path, new TextEncoder().encode(lines.join("\n")));
+  await writeFileAtomic(path, lines.join("\n"));
   return path;
 }

@@ -1,0 +1,111 @@
+/**
+ * A scale's plan as text, with a cost estimate: model FLOPs of every stage
+ * and the time they take at an effective throughput.
+ *
+ * @module
+ */
+
+import { type GptConfig, gptConfig, parameterSpecs } from "@metatokens/model";
+import { ABLATIONS, MODELS, type ScalePlan, TASKS } from "./plan.ts";
+
+/** Effective end-to-end training throughput per CPU thread: what `bench:train` measures for `tiny` here. */
+export const CPU_FLOPS_PER_THREAD = 30e9;
+
+/**
+ * The config of a plan's meta-attention models (the largest of the three).
+ *
+ * @example
+ * ```ts
+ * import { planConfig } from "@metatokens/experiments";
+ * import { SCALES } from "@metatokens/experiments/plan";
+ * console.log(planConfig(SCALES.micro).nLayer); // 2
+ * ```
+ */
+export function planConfig(plan: ScalePlan): GptConfig {
+  return gptConfig({ ...plan.model, metaAttention: true }, plan.preset);
+}
+
+/**
+ * Parameters of a config (the tied head counted once).
+ *
+ * @example
+ * ```ts
+ * import { gptConfig } from "@metatokens/model";
+ * import { parameterCount } from "@metatokens/experiments";
+ * console.log(parameterCount(gptConfig({}, "gpt2"))); // 124475904
+ * ```
+ */
+export function parameterCount(config: GptConfig): number {
+  return parameterSpecs(config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * Model FLOPs per token of a forward pass: 2 per weight of the blocks, the
+ * attention scores and mixing (2·2·C·T/2 per layer, causal), and the head
+ * (2·V·C) where `head` is true. Training costs three times the forward.
+ */
+function forwardFlops(config: GptConfig, body: number, t: number, head: boolean): number {
+  return 2 * body + 2 * config.nLayer * config.nEmbd * t + (head ? 2 * config.vocabSize * config.nEmbd : 0);
+}
+
+/** Mean prompt tokens of each curriculum phase's test examples (≈ 150·phase). */
+const MEAN_PROMPT_TOKENS = [150, 250, 600, 770, 1540];
+
+/**
+ * The plan as text: stages, their sizes, and a cost estimate (model FLOPs,
+ * and the time at `cpuFlops` effective FLOP/s and on a GPU).
+ *
+ * @example
+ * ```ts
+ * import { describePlan } from "@metatokens/experiments";
+ * import { SCALES } from "@metatokens/experiments/plan";
+ * console.log(describePlan(SCALES.tiny, 60e9).split("\n")[2]); // "1. pre-train each: 150 steps × 8 × 256 tokens = 0.31M tokens"
+ * ```
+ */
+export function describePlan(plan: ScalePlan, cpuFlops: number): string {
+  const config = planConfig(plan);
+  const nParams = parameterCount(config);
+  const p = plan.pretrain, f = plan.finetune;
+  const embeddings = config.vocabSize * config.nEmbd +
+    (config.posEncoding === "ape" ? config.blockSize * config.nEmbd : 0);
+  const body = nParams - embeddings;
+  const pretrainTokens = p.steps * p.batchSize * p.gradAccum * config.blockSize;
+  const pre = MODELS.length * 3 * forwardFlops(config, body, config.blockSize, true) * pretrainTokens;
+  // Fine-tuning: padded rows of the train length through the blocks; the head only sees answer tokens.
+  const phases = plan.trainLengths.map((l) => l <= 200 ? 1 : l <= 300 ? 2 : 3);
+  const ft = MODELS.length * TASKS.length * plan.trainLengths.reduce(
+    (s, l, i) => s + phases[i] * f.steps * f.batchSize * l * 3 * forwardFlops(config, body, l, false),
+    0,
+  );
+  // Evaluation: a prefill and a teacher-forced pass over each prompt.
+  const meanPrompt = plan.eval.phases.reduce((s, ph) => s + MEAN_PROMPT_TOKENS[ph - 1], 0) /
+    plan.eval.phases.length;
+  const runs = MODELS.reduce((s, m) => s + (m.meta ? ABLATIONS.length : 1), 0);
+  const ev = runs * TASKS.length * plan.trainLengths.length * plan.eval.phases.length * plan.eval.n * 2 *
+    meanPrompt * forwardFlops(config, body, meanPrompt, false);
+  const total = pre + ft + ev;
+  const hours = (flops: number, rate: number): string => {
+    const s = flops / rate;
+    return s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+  };
+  return [
+    `reproduce --scale ${plan.scale}: ${plan.purpose}`,
+    `models: ${MODELS.map((m) => m.label).join(", ")} — ${config.nLayer} layers, width ${config.nEmbd}, ` +
+    `${config.nHead} heads, context ${config.blockSize}, ${(nParams / 1e6).toFixed(1)}M parameters (meta)`,
+    `1. pre-train each: ${
+      p.steps.toLocaleString("en-US")
+    } steps × ${p.batchSize} × ${config.blockSize} tokens = ` +
+    `${(pretrainTokens / 1e6).toFixed(2)}M tokens`,
+    `2. fine-tune each on ${TASKS.length} tasks at train lengths ${plan.trainLengths.join(", ")}: ` +
+    `${f.steps} steps × ${f.batchSize} examples per phase, ${f.n} examples generated per phase`,
+    `   evaluate on phases ${plan.eval.phases.join(", ")} (${plan.eval.n} examples each), meta models also ` +
+    `under ${ABLATIONS.slice(1).map((a) => a.label).join(", ")}`,
+    `3. analyse the pre-trained meta models: ${plan.analysis.n} prompts, VIB on ${plan.analysis.vibN} ` +
+    `List Recall examples × ${plan.analysis.vibEpochs} epochs × 7 β`,
+    `cost: ≈ ${(total / 1e15).toFixed(3)} PFLOP (pre-training ${(pre / 1e15).toFixed(3)}, fine-tuning ` +
+    `${(ft / 1e15).toFixed(3)}, evaluation ${(ev / 1e15).toFixed(3)}); ≈ ${hours(total, cpuFlops)} at ` +
+    `${(cpuFlops / 1e9).toFixed(0)} GFLOP/s (this CPU), ≈ ${
+      hours(total, 25e12)
+    } at 25 TFLOP/s (a GPU at ~40% of fp32 peak)`,
+  ].join("\n");
+}

@@ -1,0 +1,147 @@
+/**
+ * Fine-tuning on a task, phase by phase through the curriculum, with
+ * completion-only loss: one fresh optimizer per phase (freed when the phase
+ * ends), optionally a checkpoint after each phase.
+ *
+ * @module
+ */
+
+import { type Gpt, PAPER_TRAIN_OPTIONS, runTraining, type StepInfo, Trainer } from "@metatokens/model";
+import { generateDataset, phaseSpec, TaskBatchSource, taskName } from "@metatokens/tasks";
+
+/** The curriculum phases of the tasks package. */
+const PHASES = [1, 2, 3, 4, 5];
+
+/** Options of {@linkcode finetune}. */
+export interface FinetuneOptions {
+  /** Task name (`list-recall`, or `list_recall`, …). */
+  task: string;
+  /** Curriculum phases in order (default: every phase whose shortest prompt fits `maxLength`). */
+  phases?: readonly number[];
+  /** Longest training sequence (prompt + answer + end of text), in tokens. */
+  maxLength: number;
+  /** Examples generated per phase. */
+  n: number;
+  /** Optimizer steps per phase. */
+  steps: number;
+  /** Examples per batch. */
+  batchSize: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Final learning rate of the cosine. */
+  minLr: number;
+  /** Warm-up steps. */
+  warmup: number;
+  /** Seed of the data (phase p: seed + p) and of the batches. */
+  seed: number;
+  /**
+   * A folder for `metrics.jsonl` and a `checkpoint/` written after each
+   * phase (its `trainer_state.json` records `finetune: { task, phase,
+   * maxLength, …record }`); without one, the phases run in memory.
+   */
+  out?: string;
+  /** More to record in each phase checkpoint's `finetune` state (e.g. the checkpoint fine-tuned). */
+  record?: Record<string, unknown>;
+  /** Progress messages. */
+  log?: (message: string) => void;
+  /** Called after every step of a phase. */
+  onStep?: (phase: number, info: StepInfo) => void;
+}
+
+/** What one phase did. */
+export interface PhaseResult {
+  /** Curriculum phase. */
+  phase: number;
+  /** Training examples that fit `maxLength`. */
+  examples: number;
+  /** The loss of the phase's last step. */
+  loss: number;
+}
+
+/**
+ * The phases of the built-in curriculum (1–5) whose shortest prompt fits
+ * `maxLength` tokens.
+ *
+ * @example
+ * ```ts
+ * import { phasesFitting } from "@metatokens/experiments";
+ * console.log(phasesFitting(256)); // [1, 2]
+ * ```
+ */
+export function phasesFitting(maxLength: number): number[] {
+  const out = PHASES.filter((phase) => phaseSpec(phase).tokens.lo < maxLength);
+  if (out.length === 0) {
+    throw new RangeError(
+      `Cannot fine-tune at length ${maxLength}: even phase 1's prompts have ${phaseSpec(1).tokens.lo} tokens`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Fine-tunes `model` in place on a task, phase by phase. Each phase has its
+ * own optimizer and schedule, freed when the phase ends.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { Gpt, gptConfig } from "@metatokens/model";
+ * import { finetune } from "@metatokens/experiments";
+ * using model = new Gpt(gptConfig({ nLayer: 1, nHead: 2, nEmbd: 16 }), new Rng(0));
+ * const phases = await finetune(model, { task: "parity", phases: [1], maxLength: 256, n: 4, steps: 1, batchSize: 2, lr: 1e-3, minLr: 1e-4, warmup: 0, seed: 1 });
+ * console.log(phases[0].phase, phases[0].examples); // 1 4
+ * ```
+ */
+export async function finetune(model: Gpt, options: FinetuneOptions): Promise<PhaseResult[]> {
+  const o = options;
+  const task = taskName(o.task);
+  const { config } = model;
+  if (config.posEncoding === "ape" && o.maxLength - 1 > config.blockSize) {
+    throw new RangeError(
+      `Cannot fine-tune at length ${o.maxLength}: the APE model's block size is ${config.blockSize}`,
+    );
+  }
+  const done: PhaseResult[] = [];
+  for (const phase of o.phases ?? phasesFitting(o.maxLength)) {
+    const examples = generateDataset(task, phase, o.n, o.seed + phase);
+    const source = new TaskBatchSource(examples, {
+      batchSize: o.batchSize,
+      maxLength: o.maxLength,
+      seed: o.seed,
+    });
+    o.log?.(
+      `fine-tuning on ${task} phase ${phase}: ${source.size} of ${examples.length} examples fit ${o.maxLength} tokens`,
+    );
+    using trainer = new Trainer(model, source, null, {
+      ...PAPER_TRAIN_OPTIONS,
+      steps: o.steps,
+      gradAccum: 1,
+      lr: o.lr,
+      minLr: o.minLr,
+      warmup: o.warmup,
+      evalEvery: 0,
+      evalBatches: 1,
+    }, o.seed);
+    let loss = NaN;
+    if (o.out === undefined) {
+      while (trainer.stepCount < o.steps) {
+        const info = await trainer.step();
+        loss = info.loss;
+        o.onStep?.(phase, info);
+      }
+    } else {
+      const result = await runTraining(trainer, {
+        outDir: o.out,
+        checkpointEvery: 0,
+        extraState: { finetune: { task, phase, maxLength: o.maxLength, ...o.record } },
+        onStep: (info) => {
+          loss = info.loss;
+          o.onStep?.(phase, info);
+        },
+      });
+      o.log?.(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
+    }
+    done.push({ phase, examples: source.size, loss });
+  }
+  return done;
+}

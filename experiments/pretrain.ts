@@ -1,0 +1,191 @@
+/**
+ * Pre-training and YaRN extension: a model, its corpus and batches from a
+ * run's settings, an optional start from Hugging Face GPT-2 weights or from a
+ * RoPE checkpoint to extend, then the run loop (metrics, checkpoints, resume)
+ * of `@metatokens/model`. Everything the run allocates is freed before it
+ * returns.
+ *
+ * @module
+ */
+
+import { type Backend, Rng } from "@metatokens/tensor";
+import {
+  type Checkpoint,
+  Gpt,
+  type GptConfig,
+  gptConfig,
+  importHfGpt2,
+  loadCheckpoint,
+  loadWeights,
+  runTraining,
+  type StepInfo,
+  Trainer,
+} from "@metatokens/model";
+import { openBrownCorpus, openCorpus, TokenBatchSource } from "@metatokens/data";
+import { pretrainConfig, type PretrainSettings, savedRunSettings, trainOptions } from "./settings.ts";
+
+/** The seed of the validation batches: the same for every run, so losses compare. */
+export const VAL_SEED = 12345;
+
+/** Progress of one training step, as the run loop reports it. */
+export type StepProgress = StepInfo & { tokensPerSecond: number; etaSeconds: number };
+
+/** Options of {@linkcode pretrain}. */
+export interface PretrainOptions {
+  /** The run's settings ({@linkcode pretrainDefaults} with overrides). */
+  settings: PretrainSettings;
+  /** Where the model lives. */
+  backend: Backend;
+  /** The run's own checkpoint to continue from (`--resume`), or null to start. */
+  resume?: Checkpoint | null;
+  /** Progress messages (model, corpus, initialisation). */
+  log?: (message: string) => void;
+  /** Called after every step. */
+  onStep?: (info: StepProgress) => void;
+  /** Called after every evaluation. */
+  onEval?: (step: number, valLoss: number) => void;
+  /** Polled after every step: true saves a checkpoint and stops. */
+  shouldStop?: () => boolean;
+}
+
+/** What a pre-training run returns. */
+export interface PretrainResult {
+  /** The config trained. */
+  config: GptConfig;
+  /** Its parameters. */
+  parameterCount: number;
+  /** The checkpoint folder. */
+  checkpoint: string;
+  /** Steps completed (those before a resume included). */
+  steps: number;
+  /** Whether `shouldStop` ended it early. */
+  stopped: boolean;
+  /** Every evaluation as [step, validation loss], those before a resume included. */
+  valLosses: [number, number][];
+  /** The training loss of every step of this call, as [step, loss]. */
+  trainLosses: [number, number][];
+  /** Wall time of this call. */
+  seconds: number;
+}
+
+/** Checks that Hugging Face GPT-2 weights have the run's shape; names the file when not. */
+function checkHfShape(config: GptConfig, shape: { nLayer: number; nEmbd: number }, source: string): void {
+  if (shape.nLayer !== config.nLayer || shape.nEmbd !== config.nEmbd) {
+    throw new RangeError(
+      `Cannot start a ${config.nLayer}-layer, width-${config.nEmbd} model from "${source}": ` +
+        `it has ${shape.nLayer} layers of width ${shape.nEmbd} (use --preset gpt2 or meta-gpt2)`,
+    );
+  }
+}
+
+/**
+ * Pre-trains (or, with `settings.extendFrom`, YaRN-extends and continues to
+ * train) a model as `options.settings` say, writing `metrics.jsonl` and
+ * `checkpoint/` into `settings.out`.
+ *
+ * @example
+ * ```ts ignore
+ * import { defaultBackend } from "@metatokens/tensor";
+ * import { pretrain, pretrainDefaults } from "@metatokens/experiments";
+ * const settings = { ...pretrainDefaults("tiny"), nLayer: 1, nEmbd: 16, nHead: 2, steps: 2, evalEvery: 1, evalBatches: 1, batchSize: 1, out: await Deno.makeTempDir() };
+ * const result = await pretrain({ settings, backend: defaultBackend() });
+ * console.log(result.valLosses.length, result.trainLosses.length); // 3 2
+ * ```
+ */
+export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
+  const { settings: s, backend } = options;
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const base = s.extendFrom ? await loadCheckpoint(s.extendFrom) : null;
+  const config = pretrainConfig(s, base ? gptConfig(base.config, "tiny") : null);
+  log(
+    `pretrain: ${s.preset} (${config.nLayer} layers, width ${config.nEmbd}, ${config.posEncoding}), ` +
+      `meta ${config.metaAttention ? "on" : "off"}`,
+  );
+  const cacheOptions = { blockSize: config.blockSize, valFraction: s.valFraction };
+  const cache = s.data
+    ? await openCorpus(s.data.split(","), cacheOptions)
+    : await openBrownCorpus(cacheOptions);
+  log(
+    `corpus: ${s.data || "the embedded Brown corpus"}: ${cache.manifest.tokens.toLocaleString("en-US")} ` +
+      `tokens (${cache.manifest.documents} documents), cache ${cache.dir}`,
+  );
+  const batchOptions = { batchSize: s.batchSize, blockSize: config.blockSize, meta: config.metaAttention };
+  const train = await TokenBatchSource.open(cache, "train", { ...batchOptions, seed: s.seed });
+  const val = await TokenBatchSource.open(cache, "val", { ...batchOptions, seed: VAL_SEED });
+  const train0 = trainOptions(s);
+  using model = new Gpt(config, new Rng(s.seed), backend);
+  using trainer = new Trainer(model, train, val, train0, s.seed);
+  if (s.initFrom) {
+    // A Hugging Face GPT-2 model.safetensors: its weights, the meta-attention (if any) at its init.
+    const { state, shape } = importHfGpt2(await Deno.readFile(s.initFrom), {
+      padVocabTo: config.vocabSize,
+      source: s.initFrom,
+    });
+    checkHfShape(config, shape, s.initFrom);
+    loadWeights(model, state, { partial: true });
+    log(`initialised from ${s.initFrom}`);
+  }
+  if (base) {
+    loadWeights(model, base.model);
+    log(
+      `extended ${s.extendFrom} with YaRN: context ${config.yarn!.originalContext} → ${config.blockSize} ` +
+        `(s = ${s.yarnScale})`,
+    );
+  }
+  if (options.resume) {
+    trainer.restore(options.resume);
+    log(`resumed from ${s.out}/checkpoint at step ${trainer.stepCount}`);
+  }
+  log(
+    `model: ${(model.parameterCount() / 1e6).toFixed(2)}M parameters; ${train0.steps} steps of ` +
+      `${s.batchSize * train0.gradAccum} × ${config.blockSize} tokens; run directory ${s.out}`,
+  );
+  const trainLosses: [number, number][] = [];
+  const result = await runTraining(trainer, {
+    outDir: s.out,
+    extraState: { run: savedRunSettings(s) },
+    checkpointEvery: s.checkpointEvery,
+    shouldStop: options.shouldStop,
+    onStep: (info) => {
+      trainLosses.push([info.step, info.loss]);
+      options.onStep?.(info);
+    },
+    onEval: options.onEval,
+  });
+  return {
+    config,
+    parameterCount: model.parameterCount(),
+    checkpoint: result.checkpoint,
+    steps: result.steps,
+    stopped: result.stopped,
+    valLosses: trainer.valLosses.map(([step, loss]) => [step, loss]),
+    trainLosses,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Options of {@linkcode extend}: a run's options plus the checkpoint to extend and the YaRN scale. */
+export interface ExtendOptions extends PretrainOptions {
+  /** The RoPE checkpoint folder to extend. */
+  from: string;
+  /** s = L′ / L. */
+  scale: number;
+}
+
+/**
+ * YaRN-extends a RoPE checkpoint to `scale` × its context and continues
+ * pre-training at the new length ({@linkcode pretrain} with `extendFrom`).
+ *
+ * @example
+ * ```ts ignore
+ * import { defaultBackend } from "@metatokens/tensor";
+ * import { extend, pretrainDefaults } from "@metatokens/experiments";
+ * const settings = { ...pretrainDefaults("tiny"), steps: 1, out: "runs/extend" };
+ * await extend({ settings, backend: defaultBackend(), from: "runs/rope/checkpoint", scale: 2 });
+ * ```
+ */
+export function extend(options: ExtendOptions): Promise<PretrainResult> {
+  const { from, scale, ...rest } = options;
+  return pretrain({ ...rest, settings: { ...options.settings, extendFrom: from, yarnScale: scale } });
+}
