@@ -1,0 +1,203 @@
+/**
+ * Scatter plots, in small multiples when points carry panels (Fig. 3 left). See `plot.ts` for what every figure shares.
+ *
+ * @module
+ */
+
+import type { TopLevelSpec } from "vega-lite";
+import {
+  baseSpec,
+  checkSize,
+  checkText,
+  checkTitles,
+  cycle,
+  distinct,
+  PALETTE,
+  type PlotSize,
+  renderAsync,
+  SHAPES,
+  show,
+} from "./_plot.ts";
+
+/** One point of a scatter plot. */
+export interface ScatterPoint {
+  /** Horizontal position. */
+  x: number;
+  /** Vertical position. */
+  y: number;
+  /** What kind of point it is (its colour and shape), e.g. `"meta"`, `"context"`, `"other"`. */
+  group: string;
+  /** Text written next to the point (a token, say); default none. */
+  label?: string;
+  /** Which small multiple it belongs to (a layer, say); give it on every point or on none. */
+  panel?: string | number;
+}
+
+/** Options of {@linkcode scatter}. */
+export interface ScatterOptions extends PlotSize {
+  /** Figure title. */
+  title: string;
+  /** Title of the x-axis. */
+  xLabel: string;
+  /** Title of the y-axis. */
+  yLabel: string;
+  /**
+   * What the panels are: each panel is headed `"<facet> <panel>"`, e.g.
+   * `facet: "layer"` and `panel: 3` give `"layer 3"`; without it, by the panel alone.
+   */
+  facet?: string;
+  /** Panels per row of small multiples; default 4. */
+  columns?: number;
+  /** Whether all panels share the same x and y ranges; default false (each panel its own). */
+  shareAxes?: boolean;
+  /** Colour per group (CSS colours); groups not named get the default palette. */
+  colors?: Record<string, string>;
+  /** Title of the legend; default none. */
+  legendTitle?: string;
+}
+
+/**
+ * Draws points coloured and shaped by group, with optional text labels, as
+ * the residual stream projected on two principal components (Figure 3 left).
+ * When the points carry a `panel` (a layer), one call draws one small
+ * multiple per panel, in order of first appearance, `columns` to a row.
+ * Points are drawn in the order given, so put background groups first.
+ *
+ * @param points The points; `panel` on all of them or on none.
+ * @param options Titles, panels, colours and size (of each panel).
+ * @returns The SVG markup.
+ * @throws {RangeError} For no points, a coordinate that is not finite, an
+ * empty group, a panel on some points only, or a bad number of columns.
+ *
+ * @example
+ * ```ts
+ * import { scatter } from "@metatokens/analysis/plot";
+ * import assert from "node:assert/strict";
+ *
+ * const points = [0, 1].flatMap((layer) => [
+ *   { x: 0, y: layer, group: "context", panel: layer },
+ *   { x: 1, y: 2 * layer, group: "meta", label: "_PAUSE_", panel: layer },
+ * ]);
+ * const svg = await scatter(points, { title: "Residual stream", xLabel: "PC 1", yLabel: "PC 2", facet: "layer" });
+ * assert.ok(svg.includes("layer 1"));
+ * ```
+ */
+export function scatter(points: ScatterPoint[], options: ScatterOptions): Promise<string> {
+  return renderAsync(() => scatterSpec(points, options));
+}
+
+function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelSpec {
+  const { title, xLabel, yLabel } = checkTitles(options);
+  const facetName = options.facet === undefined ? undefined : checkText("facet name", options.facet);
+  if (!Array.isArray(points) || points.length === 0) {
+    throw new RangeError("Cannot draw a scatter plot of no points");
+  }
+  const faceted = points[0]?.panel !== undefined;
+  const rows = points.map((p, i) => {
+    for (const axis of ["x", "y"] as const) {
+      const v = p?.[axis];
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new RangeError(`Point ${i} has ${axis} = ${show(v)}; expected a finite number`);
+      }
+    }
+    const group = checkText(`group of point ${i}`, p.group);
+    if ((p.panel !== undefined) !== faceted) {
+      throw new RangeError(
+        `Give a panel on every point or on none: point 0 has ${
+          faceted ? `panel ${show(points[0].panel)}` : "none"
+        } but point ${i} has ${p.panel === undefined ? "none" : `panel ${show(p.panel)}`}`,
+      );
+    }
+    if (p.panel !== undefined && typeof p.panel !== "string" && typeof p.panel !== "number") {
+      throw new RangeError(`Point ${i} has panel ${show(p.panel)}; expected a string or a number`);
+    }
+    if (p.label !== undefined && typeof p.label !== "string") {
+      throw new RangeError(`Point ${i} has label ${show(p.label)}; expected a string`);
+    }
+    return {
+      x: p.x,
+      y: p.y,
+      group,
+      label: p.label ?? "",
+      ...(faceted ? { panel: facetName === undefined ? String(p.panel) : `${facetName} ${p.panel}` } : {}),
+    };
+  });
+  const shared = options.shareAxes ?? false;
+  const range = new Map<string, [number, number]>();
+  for (const r of rows) {
+    const key = shared ? "" : r.panel ?? "";
+    const [lo, hi] = range.get(key) ?? [Infinity, -Infinity];
+    range.set(key, [Math.min(lo, r.x), Math.max(hi, r.x)]);
+  }
+  const placed = rows.map((r) => {
+    const [lo, hi] = range.get(shared ? "" : r.panel ?? "")!;
+    return { ...r, align: hi > lo && (r.x - lo) / (hi - lo) > 2 / 3 ? "right" : "left" };
+  });
+  const columns = options.columns ?? 4;
+  if (!Number.isInteger(columns) || columns < 1) {
+    throw new RangeError(`The number of columns must be a positive integer, got ${show(options.columns)}`);
+  }
+  const groups = distinct(rows.map((r) => r.group));
+  const colors = groups.map((g, i) => options.colors?.[g] ?? PALETTE[i % PALETTE.length]);
+  const legend = {
+    title: options.legendTitle === undefined ? null : checkText("legend title", options.legendTitle),
+  };
+  const groupField = (range: string[]) => ({
+    field: "group",
+    type: "nominal" as const,
+    scale: { domain: groups, range },
+    legend,
+  });
+  // Padded scales, flush edge labels and clipped marks keep every panel's drawing inside its frame,
+  // so that small multiples line up and their headers sit at one height.
+  const width = checkSize("width", options.width, faceted ? 200 : 420);
+  const height = checkSize("height", options.height, faceted ? 200 : 360);
+  const scale = { zero: false, padding: 10 };
+  const x = {
+    field: "x",
+    type: "quantitative" as const,
+    title: xLabel,
+    scale,
+    axis: { labelFlush: true, tickCount: Math.max(2, Math.round(width / 70)) },
+  };
+  const y = {
+    field: "y",
+    type: "quantitative" as const,
+    title: yLabel,
+    scale,
+    axis: { labelFlush: true, tickCount: Math.max(2, Math.round(height / 50)) },
+  };
+  const layer = [
+    {
+      mark: { type: "point" as const, filled: true, size: 40, opacity: 0.8, clip: true },
+      encoding: { x, y, color: groupField(colors), shape: groupField(cycle(SHAPES, groups.length)) },
+    },
+    // Labels go right of their point, or left of it in the right third of the panel.
+    ...([["left", 6], ["right", -6]] as const).map(([align, dx]) => ({
+      transform: [{ filter: `datum.label !== '' && datum.align === '${align}'` }],
+      mark: { type: "text" as const, align, dx, dy: -4, fontSize: 9, color: "#333333", clip: true },
+      encoding: { x, y, text: { field: "label", type: "nominal" as const } },
+    })),
+  ];
+  if (!faceted) {
+    return {
+      ...baseSpec(title, { width, height }),
+      data: { values: placed },
+      layer,
+    } as TopLevelSpec;
+  }
+  return {
+    ...baseSpec(title),
+    data: { values: placed },
+    facet: {
+      field: "panel",
+      type: "nominal",
+      sort: distinct(rows.map((r) => r.panel as string)),
+      header: { title: null, labelFontWeight: "bold" },
+    },
+    columns,
+    spacing: { column: 24, row: 20 },
+    spec: { width, height, layer },
+    ...(shared ? {} : { resolve: { scale: { x: "independent", y: "independent" } } }),
+  } as TopLevelSpec;
+}
