@@ -380,6 +380,7 @@ export class Gpt {
         backend: this.backend,
       }),
     );
-    return { logits: reshape(matmul(picked, wte, { transB: true }), [B, rows, this.config.vocabSize]) };
+    // The head's output owns its buffer (not a view of a temporary), so disposing the logits frees them.
+    return { logits: matmul(reshape(picked, [B, rows, this.config.nEmbd]), wte, { transB: true }) };
   }
 }
