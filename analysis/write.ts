@@ -22,12 +22,6 @@ export interface AnalysisFile {
   caption: string;
 }
 
-/**
- * The writable-folder check and the folder replacement, re-exported from
- * `@metatokens/tensor/fs` (their one implementation).
- */
-export { checkWritableDir, replaceDir } from "@metatokens/tensor/fs";
-
 const round = (
   x: number | null,
 ): number | null => (x === null || !Number.isFinite(x) ? x : +x.toPrecision(6));

@@ -372,12 +372,6 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 }
 
 /**
- * The durable writers, re-exported from `@metatokens/tensor/fs` (their one
- * implementation) for callers that import them from the model package.
- */
-export { writeFileAtomic, writeNewFileSynced } from "@metatokens/tensor/fs";
-
-/**
  * Encodes f32 tensors as safetensors (see {@linkcode encodeSafetensors}) and writes
  * them atomically (a temporary file in the same directory, then a rename).
  *
