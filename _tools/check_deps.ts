@@ -19,7 +19,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   data: ["tensor"],
   // attention imports only data's leaf module `@metatokens/data/meta-tokens` (the one meta-token scan).
   attention: ["tensor", "data"],
-  // tasks imports only tensor's leaf module `@metatokens/tensor/rng` (the one RNG).
+  // tasks imports only tensor's leaf modules `@metatokens/tensor/rng` (the one RNG) and `/fs` (the one writer).
   tasks: ["data", "tensor"],
   model: ["tensor", "attention"],
   analysis: ["tensor", "attention", "model", "data", "tasks"],

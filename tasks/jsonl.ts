@@ -7,7 +7,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { writeFileAtomic } from "@metatokens/tensor/fs";
 import { TASK_NAMES, type TaskExample } from "./example.ts";
 
 /**
@@ -75,7 +75,8 @@ export function parseExamplesJsonl(text: string, source = "JSONL text"): TaskExa
 }
 
 /**
- * Writes examples to a JSONL file atomically (temporary file, then rename).
+ * Writes examples to a JSONL file atomically and durably (`@metatokens/tensor/fs`:
+ * temporary file, fsync, rename, fsync of the folder).
  *
  * @example
  * ```ts
@@ -88,14 +89,7 @@ export function parseExamplesJsonl(text: string, source = "JSONL text"): TaskExa
  * ```
  */
 export async function writeExamplesJsonl(path: string, examples: Iterable<TaskExample>): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
-  try {
-    await Deno.writeTextFile(tmp, examplesToJsonl(examples));
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, examplesToJsonl(examples));
 }
 
 /**
