@@ -2,7 +2,7 @@
  * YaRN context extension for RoPE (Peng et al. 2023) with the paper's
  * Appendix C parameters: extrapolation_factor 1, attn_factor 1, beta_fast 32,
  * beta_slow 1. For head size d, base b, original context L and scale
- * s = L′/L (DESIGN.md §4):
+ * s = L′/L (docs/ARCHITECTURE.md §4):
  *
  * ```text
  * r(β)    = d · ln(L / (2π β)) / (2 ln b)

@@ -16,7 +16,7 @@ export interface YarnConfig {
   originalContext: number;
 }
 
-/** The model's shape (field names of DESIGN.md §5). */
+/** The model's shape (field names of docs/ARCHITECTURE.md §5). */
 export interface GptConfig {
   /** Vocabulary rows of `wte` (50304 = GPT-2's 50257 + meta, padded to a multiple of 64). */
   vocabSize: number;

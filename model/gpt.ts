@@ -1,7 +1,7 @@
 /**
  * The GPT with meta-attention: parameters under nanoGPT's state-dict names,
  * nanoGPT initialisation, and the forward pass on the tensor and attention
- * packages. Block (DESIGN.md §5):
+ * packages. Block (docs/ARCHITECTURE.md §5):
  *
  * ```text
  * x += attn(ln_1(x)); if meta: x += meta_attn(ln_meta(x), metaPositions); x += mlp(ln_2(x))

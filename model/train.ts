@@ -1,5 +1,5 @@
 /**
- * The training loop (DESIGN.md §5): AdamW with decoupled weight decay on
+ * The training loop (docs/ARCHITECTURE.md §5): AdamW with decoupled weight decay on
  * ≥ 2-D tensors only, linear warmup then cosine decay to a minimum learning
  * rate, global gradient clipping, gradient accumulation, periodic
  * evaluation, checkpoints that resume bit-exactly, and a loss that turns

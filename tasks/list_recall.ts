@@ -9,7 +9,7 @@
  * ```
  *
  * The answer is the item *before* the pause (item j), as in the Appendix H
- * example and DESIGN §7; D.1.1's prose ("the item immediately following the
+ * example and docs/ARCHITECTURE.md §7; D.1.1's prose ("the item immediately following the
  * meta-token") disagrees with its own example, and we follow the example.
  * The pause is placed in the target list where it stands among the m
  * lists; Appendix H's example also repeats the target list, pause included,

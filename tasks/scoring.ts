@@ -1,5 +1,5 @@
 /**
- * Model-free scoring (DESIGN §7): sequence accuracy (exact match of the
+ * Model-free scoring (docs/ARCHITECTURE.md §7): sequence accuracy (exact match of the
  * greedy-decoded answer) and teacher-forced token accuracy, and both per
  * length bin, labelled.
  *
