@@ -271,6 +271,16 @@ function phaseList(text: string): number[] {
   });
 }
 
+/** `--shard i/n` (1-based, as users count shards) to the 0-based shard of `reproduce`. */
+function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(i >= 1 && i <= n)) {
+    throw new RangeError(`Cannot use --shard "${text.slice(0, 40)}": expected i/n with 1 ≤ i ≤ n, like 1/2`);
+  }
+  return { index: i - 1, count: n };
+}
+
 /** `finetune`: fine-tune a checkpoint on a task, a checkpoint after each phase. */
 export async function finetune(args: string[]): Promise<void> {
   const s = applyOverrides({
@@ -390,18 +400,24 @@ export async function analyze(args: string[]): Promise<void> {
 /** `reproduce`: the plan of a scale and its cost; then (without `--plan`) every stage and the report. */
 export async function reproduce(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
-  checkOptions(options, ["scale", "out", "threads", "device", "data", "plan"]);
+  checkOptions(options, ["scale", "out", "threads", "device", "data", "plan", "shard"]);
   const s = applyOverrides(
-    { scale: "tiny", out: "", threads: defaultThreads(), device: "cpu", data: "", plan: false },
+    { scale: "tiny", out: "", threads: defaultThreads(), device: "cpu", data: "", plan: false, shard: "" },
     options,
   );
   const plan = scalePlan(s.scale);
   console.log(describePlan(plan, CPU_FLOPS_PER_THREAD * s.threads));
   if (s.plan) return;
   await withBackend(s, async (backend) => {
-    const p = progress(plan.pretrain.steps);
+    const p = progress(plan.pretrain?.steps ?? 0);
     const out = s.out || `runs/${plan.scale}`;
-    const r = await reproduceRun({ plan, out, backend, data: s.data, log: console.log, ...p });
-    console.log(`\nreproduce --scale ${plan.scale} done in ${(r.seconds / 60).toFixed(1)} min: ${r.report}`);
+    const shard = s.shard ? parseShard(s.shard) : undefined;
+    const r = await reproduceRun({ plan, out, backend, data: s.data, log: console.log, shard, ...p });
+    console.log(
+      `\nreproduce --scale ${plan.scale}${s.shard ? ` shard ${s.shard}` : ""} done in ` +
+        `${(r.seconds / 60).toFixed(1)} min${
+          r.report ? `: ${r.report}` : " (run without --shard for the report)"
+        }`,
+    );
   });
 }

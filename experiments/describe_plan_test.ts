@@ -17,8 +17,13 @@ Deno.test("describePlan: sizes and a cost that grows with the scale", () => {
   assert.equal(parameterCount(planConfig(SCALES.paper)), 124_475_904 + 12 * (4 * C * C + 6 * C));
   const tiny = describePlan(SCALES.tiny, 60e9);
   assert.match(tiny, /^reproduce --scale tiny: /);
-  assert.match(tiny, /1\. pre-train each: 150 steps × 8 × 256 tokens = 0\.31M tokens/);
-  assert.match(tiny, /4 tasks at train lengths 128, 192, 256: 15 steps × 8 examples per phase/);
+  assert.match(tiny, /1\. no pre-training: every model starts from its random initialisation/);
+  assert.match(
+    tiny,
+    /4 tasks at train lengths 128 \(seeds 0, 1, 2 for list-recall, seed 0 for the rest; 18 runs\)/,
+  );
+  assert.match(tiny, /1000 steps × 16 examples per phase/);
+  assert.match(describePlan(SCALES.micro, 60e9), /1\. pre-train each: 30 steps × 4 × 256 tokens/);
   assert.match(tiny, /under No Pos, No Embed, Neither/);
   const pflop = (text: string): number => Number(/cost: ≈ ([\d.]+) PFLOP/.exec(text)![1]);
   assert.ok(pflop(describePlan(SCALES.micro, 60e9)) < pflop(tiny));

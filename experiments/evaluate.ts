@@ -17,6 +17,9 @@ import {
   evaluateTask,
   formatBinTable,
   generateDataset,
+  lengthBin,
+  lengthBinRange,
+  PHASES,
   type Predictor,
   type TaskExample,
   taskName,
@@ -46,6 +49,85 @@ export interface TestSet {
  */
 export function testExamples(s: TestSet): TaskExample[] {
   return s.phases.flatMap((p) => generateDataset(s.task, p, s.n, s.seed * 1000 + p));
+}
+
+/** Which test examples, by length bin: `n` prompts in each bin, the same for every model. */
+export interface BinnedTestSet {
+  /** Task name. */
+  task: string;
+  /** Upper edges of the length bins to fill (`LENGTH_BINS` entries). */
+  bins: readonly number[];
+  /** Examples per bin. */
+  n: number;
+  /** Seed; bin b, phase p draws from seed · 1,000,000 + b · 10 + p, apart from the training data. */
+  seed: number;
+}
+
+/**
+ * `n` test examples in each of `s.bins`, drawn (as evenly as `n` allows)
+ * from the curriculum phases whose prompt windows meet the bin — so every
+ * cell of a per-bin table has `n` examples.
+ *
+ * @example
+ * ```ts
+ * import { binnedTestExamples } from "@metatokens/experiments";
+ * const examples = binnedTestExamples({ task: "parity", bins: [128, 256], n: 4, seed: 7 });
+ * console.log(examples.filter((e) => e.promptTokens <= 128).length, examples.length); // 4 8
+ * ```
+ */
+export function binnedTestExamples(s: BinnedTestSet): TaskExample[] {
+  return s.bins.flatMap((bin) => {
+    const { lo, hi } = lengthBinRange(bin);
+    const phases = PHASES.filter((p) => p.tokens.lo <= hi && p.tokens.hi >= lo);
+    if (phases.length === 0) {
+      throw new RangeError(
+        `Cannot draw test prompts of ${lo}–${hi} tokens: no curriculum phase reaches them`,
+      );
+    }
+    return phases.flatMap((p, i) => {
+      const n = Math.floor(s.n / phases.length) + (i < s.n % phases.length ? 1 : 0);
+      return n === 0 ? [] : generateDataset(s.task, p, n, s.seed * 1_000_000 + bin * 10 + p.phase, { bin });
+    });
+  });
+}
+
+/** The best a constant answer does in one length bin: how often the most frequent answer is right. */
+export interface ChanceLevel {
+  /** The bin's upper edge. */
+  bin: number;
+  /** The most frequent answer. */
+  answer: string;
+  /** Examples with that answer, and examples in the bin. */
+  hits: number;
+  n: number;
+}
+
+/**
+ * Chance per length bin: the accuracy of the best constant answer on these
+ * very examples (an upper bound for any predictor that ignores the prompt).
+ *
+ * @example
+ * ```ts
+ * import { chanceLevels } from "@metatokens/experiments";
+ * const examples = [{ promptTokens: 100, answer: "1" }, { promptTokens: 110, answer: "1" }, { promptTokens: 90, answer: "0" }];
+ * console.log(chanceLevels(examples)); // [{ bin: 128, answer: "1", hits: 2, n: 3 }]
+ * ```
+ */
+export function chanceLevels(examples: readonly { promptTokens: number; answer: string }[]): ChanceLevel[] {
+  const bins = new Map<number, Map<string, number>>();
+  for (const e of examples) {
+    const bin = lengthBin(e.promptTokens);
+    const counts = bins.get(bin) ?? new Map<string, number>();
+    bins.set(bin, counts.set(e.answer.trim(), (counts.get(e.answer.trim()) ?? 0) + 1));
+  }
+  return [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([bin, counts]) => {
+    let answer = "", hits = 0, n = 0;
+    for (const [a, c] of counts) {
+      n += c;
+      if (c > hits) [answer, hits] = [a, c];
+    }
+    return { bin, answer, hits, n };
+  });
 }
 
 /** Scores per length bin, and how many examples did not fit the model. */

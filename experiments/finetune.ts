@@ -34,6 +34,8 @@ export interface FinetuneOptions {
   warmup: number;
   /** Seed of the data (phase p: seed + p) and of the batches. */
   seed: number;
+  /** Draw the training prompts from this length bin only (a `LENGTH_BINS` edge), within each phase's window. */
+  bin?: number;
   /**
    * A folder for `metrics.jsonl` and a `checkpoint/` written after each
    * phase (its `trainer_state.json` records `finetune: { task, phase,
@@ -56,6 +58,8 @@ export interface PhaseResult {
   examples: number;
   /** The loss of the phase's last step. */
   loss: number;
+  /** The training loss of every step of the phase, in order (the loss curve). */
+  losses: number[];
 }
 
 /**
@@ -103,7 +107,7 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
   }
   const done: PhaseResult[] = [];
   for (const phase of o.phases ?? phasesFitting(o.maxLength)) {
-    const examples = generateDataset(task, phase, o.n, o.seed + phase);
+    const examples = generateDataset(task, phase, o.n, o.seed + phase, { bin: o.bin });
     const source = new TaskBatchSource(examples, {
       batchSize: o.batchSize,
       maxLength: o.maxLength,
@@ -123,10 +127,12 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
       evalBatches: 1,
     }, o.seed);
     let loss = NaN;
+    const losses: number[] = [];
     if (o.out === undefined) {
       while (trainer.stepCount < o.steps) {
         const info = await trainer.step();
         loss = info.loss;
+        losses.push(info.loss);
         o.onStep?.(phase, info);
       }
     } else {
@@ -136,12 +142,13 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
         extraState: { finetune: { task, phase, maxLength: o.maxLength, ...o.record } },
         onStep: (info) => {
           loss = info.loss;
+          losses.push(info.loss);
           o.onStep?.(phase, info);
         },
       });
       o.log?.(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
     }
-    done.push({ phase, examples: source.size, loss });
+    done.push({ phase, examples: source.size, loss, losses });
   }
   return done;
 }

@@ -1,8 +1,17 @@
 /**
- * `report.md` of a `reproduce` run, laid out like the paper: pre-training,
- * Figure 1 (accuracy per task and model), Tables 7–10 (accuracy per length
- * bin), Tables 11–14 (ablations at meta tokens), Figures 2 and 3 (analysis).
- * Every number links to the stage file it comes from.
+ * `report.md` of a `reproduce` run: the paper's questions answered from the
+ * numbers first (each "yes", "no" or "not significant at this scale", with
+ * 95% intervals), then the deviations from the paper, the loss curves,
+ * Figure 1, Tables 7–10 (accuracy per length bin, Wilson intervals and n in
+ * every cell, the chance level of each bin), Tables 11–14 (ablations at meta
+ * tokens, for models above chance at the train length) and Figures 2–3.
+ * Every row links to the stage file it comes from.
+ *
+ * Comparisons pool the seeds of a cell (hits and examples summed) and use
+ * Newcombe's interval for a difference of two proportions; the per-seed
+ * differences are given beside them (mean, sd, range). Ablations are scored
+ * on the same prompts as the full model, so treating them as independent
+ * samples makes their intervals conservative.
  *
  * @module
  */
@@ -10,9 +19,17 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "@metatokens/tensor/fs";
 import type { GptConfig } from "@metatokens/model";
-import { type Analysis, groupedBars } from "@metatokens/analysis";
-import type { BinScore } from "@metatokens/tasks";
-import type { Evaluation } from "./evaluate.ts";
+import { type Analysis, groupedBars, lineChart } from "@metatokens/analysis";
+import {
+  type BinScore,
+  differenceInterval,
+  excludesZero,
+  type Interval,
+  lengthBinLabel,
+  seedSummary,
+  wilsonInterval,
+} from "@metatokens/tasks";
+import type { ChanceLevel, Evaluation } from "./evaluate.ts";
 import type { PhaseResult } from "./finetune.ts";
 import { ABLATIONS, MODELS, type ScalePlan, TASKS } from "./plan.ts";
 
@@ -26,7 +43,7 @@ export interface PretrainRecord {
   seconds: number;
 }
 
-/** What one (model, task, train length) stage records (`finetune/<model>/<task>/L<len>.json`). */
+/** What one (model, task, train length, seed) stage records (`finetune/<model>/<task>/L<len>-seed<s>.json`). */
 export interface FinetuneRecord {
   /** Model folder name. */
   model: string;
@@ -34,7 +51,9 @@ export interface FinetuneRecord {
   task: string;
   /** Maximum train length. */
   trainLength: number;
-  /** The curriculum phases fine-tuned. */
+  /** Seed of the fine-tuning data, batches (and initialisation, without pre-training). */
+  seed: number;
+  /** The curriculum phases fine-tuned, with their loss curves. */
   phases: PhaseResult[];
   /** Per ablation name (`full` for every model): bins, and examples an APE model had to skip. */
   eval: Record<string, Evaluation>;
@@ -50,165 +69,402 @@ export interface ReportInput {
   config: GptConfig;
   /** Its parameters. */
   nParams: number;
-  /** Pre-training records, one per model. */
+  /** Pre-training records, one per model (none without pre-training). */
   pretrained: PretrainRecord[];
   /** Fine-tuning and evaluation records. */
   finetuned: FinetuneRecord[];
+  /** Chance level per task and length bin (the best constant answer on the test prompts). */
+  chance: Record<string, ChanceLevel[]>;
 }
 
-const pct = (
-  x: number | null | undefined,
-): string => (x === null || x === undefined ? "–" : (100 * x).toFixed(1));
+/** Exact matches and examples of one cell. */
+export interface Count {
+  hits: number;
+  n: number;
+}
 
-/** Sequence accuracy pooled over the bins of prompts ≤ `limit` tokens (null without examples). */
-export function pooledAccuracy(bins: readonly BinScore[], limit: number): number | null {
-  let n = 0, correct = 0;
-  for (const b of bins) {
-    if (b.bin > limit || b.sequenceAccuracy === null) continue;
-    n += b.count;
-    correct += b.sequenceAccuracy * b.count;
+const pct = (x: number): string => (100 * x).toFixed(1);
+const pp = (x: number): string => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+
+/** "95.0 [91.1, 97.4]" in %. */
+export function formatInterval(i: Interval): string {
+  return `${pct(i.estimate)} [${pct(i.lo)}, ${pct(i.hi)}]`;
+}
+
+/** A difference in percentage points with its interval: "+12.5 pp [4.1, 20.3]". */
+export function formatDifference(d: Interval): string {
+  return `${pp(d.estimate)} pp [${pp(d.lo)}, ${pp(d.hi)}]`;
+}
+
+/** The sequence-accuracy count of one bin of an evaluation (null when the bin is absent or unscored). */
+export function binCount(bins: readonly BinScore[], bin: number): Count | null {
+  const b = bins.find((x) => x.bin === bin);
+  return b && b.sequenceN > 0 ? { hits: b.sequenceHits, n: b.sequenceN } : null;
+}
+
+/** Sums counts (seeds pooled); null when any is missing. */
+export function pooled(counts: readonly (Count | null)[]): Count | null {
+  if (counts.length === 0 || counts.some((c) => c === null)) return null;
+  return counts.reduce<Count>((s, c) => ({ hits: s.hits + c!.hits, n: s.n + c!.n }), { hits: 0, n: 0 });
+}
+
+/** Whether a count is above chance: its Wilson interval lies wholly above the chance accuracy. */
+export function aboveChance(c: Count, chance: Count): boolean {
+  return wilsonInterval(c.hits, c.n).lo > chance.hits / chance.n;
+}
+
+/** "yes" / "no" / "not significant at this scale" for a difference that should be positive. */
+export function verdict(d: Interval): string {
+  if (!excludesZero(d)) return "not significant at this scale";
+  return d.lo > 0 ? "**yes**" : "**no** (the reverse, significantly)";
+}
+
+/** One comparison of two cells pooled over seeds, with the per-seed differences beside it. */
+function compare(a: Count[], b: Count[]): { d: Interval; perSeed: string } {
+  const pa = pooled(a)!, pb = pooled(b)!;
+  const d = differenceInterval(pa.hits, pa.n, pb.hits, pb.n);
+  let perSeed = "";
+  if (a.length > 1 && a.length === b.length) {
+    const s = seedSummary(a.map((x, i) => x.hits / x.n - b[i].hits / b[i].n));
+    perSeed = `; per seed (n = ${s.n}): mean ${pp(s.mean)} pp, sd ${(100 * s.sd).toFixed(1)}, ` +
+      `range ${pp(s.min)} … ${pp(s.max)}`;
   }
-  return n > 0 ? correct / n : null;
+  return { d, perSeed };
 }
 
-function binTable(
-  rows: { label: string; bins: BinScore[]; skipped: number; link: string }[],
-  allBins: number[],
-  labels: Map<number, string>,
-): string[] {
-  return [
-    `| model | ${allBins.map((b) => labels.get(b)).join(" | ")} |`,
-    `|---|${allBins.map(() => "---").join("|")}|`,
-    ...rows.map((r) => {
-      const cells = allBins.map((bin) => {
-        const b = r.bins.find((x) => x.bin === bin);
-        return b ? `${pct(b.sequenceAccuracy)} (${pct(b.tokenAccuracy)})` : "n/a";
-      });
-      return `| [${r.label}](${r.link}) | ${cells.join(" | ")} |`;
-    }),
-  ];
+/** Mean and 95% t interval of a sample (per-position analysis values). */
+function sampleInterval(values: readonly number[]): Interval & { n: number } {
+  const s = seedSummary(values);
+  return { estimate: s.mean, lo: s.lo, hi: s.hi, n: s.n };
 }
 
-/** Writes `report.md` (and the Figure 1 SVGs) into `out`; returns the report's path. */
+/** Moving means of a loss curve, one point per `every` steps. */
+function smoothed(losses: readonly number[], every: number): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  for (let i = 0; i < losses.length; i += every) {
+    const w = losses.slice(i, i + every);
+    out.push({ x: i + w.length, y: w.reduce((s, v) => s + v, 0) / w.length });
+  }
+  return out;
+}
+
+/** Writes `report.md` and its figures into `out`; returns the report's path. */
 export async function writeReport(out: string, r: ReportInput): Promise<string> {
   const { plan, config } = r;
   const label = (name: string): string => MODELS.find((m) => m.name === name)!.label;
+  const L = plan.trainLengths;
+  const bins = plan.eval.bins;
+  const records = (model: string, task: string, trainLength: number): FinetuneRecord[] =>
+    r.finetuned.filter((f) => f.model === model && f.task === task && f.trainLength === trainLength)
+      .sort((a, b) => a.seed - b.seed);
+  const counts = (fs: FinetuneRecord[], ablation: string, bin: number): Count[] | null => {
+    const cs = fs.map((f) => (f.eval[ablation] ? binCount(f.eval[ablation].bins, bin) : null));
+    return cs.length > 0 && cs.every((c) => c !== null) ? cs as Count[] : null;
+  };
+  const chanceOf = (task: string, bin: number): Count | null => {
+    const c = r.chance[task]?.find((x) => x.bin === bin);
+    return c ? { hits: c.hits, n: c.n } : null;
+  };
+  const learned = (model: string, task: string, trainLength: number): boolean => {
+    const c = pooled(counts(records(model, task, trainLength), "full", trainLength) ?? []);
+    const ch = chanceOf(task, trainLength);
+    return c !== null && ch !== null && aboveChance(c, ch);
+  };
+  const seedsNote = plan.seeds.tasks.length > 0
+    ? `seeds ${plan.seeds.values.join(", ")} for ${plan.seeds.tasks.join(", ")}, seed ${
+      plan.seeds.values[0]
+    } for the other tasks`
+    : `seed ${plan.seeds.values[0]}`;
+  const f = plan.finetune;
   const lines: string[] = [
     `# Language Modeling with Learned Meta-Tokens — reproduction at scale \`${plan.scale}\``,
     "",
     `Written by \`deno task reproduce --scale ${plan.scale}\` (${new Date().toISOString().slice(0, 10)}). ` +
     `Scale: ${plan.purpose}.`,
     "",
-    `Models: ${config.nLayer} layers, width ${config.nEmbd}, ${config.nHead} heads, context ${config.blockSize}, ` +
-    `${
-      (r.nParams / 1e6).toFixed(1)
-    }M parameters with meta-attention. Pre-training: ${plan.pretrain.steps} steps ` +
-    `of ${plan.pretrain.batchSize} × ${config.blockSize} tokens per model on the same data. Fine-tuning: ` +
-    `${plan.finetune.steps} steps × ${plan.finetune.batchSize} examples per curriculum phase at train lengths ` +
-    `${plan.trainLengths.join(", ")}. Test sets: ${plan.eval.n} examples from each ` +
-    `of curriculum phases ${
-      plan.eval.phases.join(", ")
-    }, the same for every model. Accuracy cells read "sequence accuracy (teacher-forced token ` +
-    `accuracy)" in %; "n/a" marks prompts longer than an APE model's block size.`,
-    "",
-    "## Pre-training",
-    "",
-    "| model | validation loss by step | wall time |",
-    "|---|---|---|",
-    ...r.pretrained.map((p) =>
-      `| [${label(p.model)}](pretrain/${p.model}/metrics.jsonl) | ${
-        p.valLosses.map(([s, l]) => `${s}: ${l.toFixed(3)}`).join(", ")
-      } | ${(p.seconds / 60).toFixed(1)} min |`
-    ),
+    `Models: ${MODELS.map((m) => m.label).join(", ")}: ${config.nLayer} layers, width ${config.nEmbd}, ` +
+    `${config.nHead} heads, context ${config.blockSize}, ${(r.nParams / 1e6).toFixed(1)}M parameters with ` +
+    `meta-attention. ` +
+    (plan.pretrain
+      ? `Pre-training: ${plan.pretrain.steps} steps of ${plan.pretrain.batchSize} × ${config.blockSize} tokens ` +
+        `per model on the same data. `
+      : "No pre-training: every model starts from its random initialisation. ") +
+    `Fine-tuning: ${f.steps} steps × ${f.batchSize} examples per curriculum phase at train length ` +
+    `${L.join(", ")} (lr ${f.lr} → ${f.minLr}), ${seedsNote}. Test sets: ${plan.eval.n} prompts in each ` +
+    `length bin ${bins.map(lengthBinLabel).join(", ")}, the same for every model. Cells read ` +
+    `"sequence accuracy % [95% Wilson interval]" with n; a difference is called only when its 95% interval ` +
+    `(Newcombe) excludes zero.`,
     "",
   ];
 
-  // Figure 1: accuracy on prompts ≤ 512 tokens, per task, by train length and model.
-  await Deno.mkdir(join(out, "figures"), { recursive: true });
-  lines.push("## Figure 1: accuracy per task (test prompts ≤ 512 tokens)", "");
+  // --- The answers, from the numbers.
+  const answers: string[] = ["## The paper's questions, answered at this scale", ""];
+  const baseline = MODELS.find((m) => !m.meta)!;
+  answers.push(
+    "**1. Does meta-attention beat the GPT-2 baseline at the train length and at 2× it?** " +
+      "(Fig. 1, Tables 7–10; sequence accuracy, meta model − baseline, seeds pooled)",
+    "",
+  );
   for (const task of TASKS) {
-    const rows = r.finetuned.filter((f) => f.task === task.name).flatMap((f) => {
-      const acc = pooledAccuracy(f.eval.full.bins, 512);
-      return acc === null
-        ? []
-        : [{ category: `train ≤ ${f.trainLength}`, series: label(f.model), value: 100 * acc }];
-    });
+    for (const trainLength of L) {
+      for (const m of MODELS.filter((m) => m.meta)) {
+        for (const bin of [trainLength, 2 * trainLength].filter((b) => bins.includes(b))) {
+          const a = counts(records(m.name, task.name, trainLength), "full", bin);
+          const b = counts(records(baseline.name, task.name, trainLength), "full", bin);
+          if (!a || !b) continue;
+          const { d, perSeed } = compare(a, b);
+          const pa = pooled(a)!, pb = pooled(b)!;
+          answers.push(
+            `- ${task.label}, train ≤ ${trainLength}, test ${lengthBinLabel(bin)} (${
+              bin / trainLength
+            }×): ${m.label} ${formatInterval(wilsonInterval(pa.hits, pa.n))} (n = ${pa.n}) vs ` +
+              `${baseline.label} ${formatInterval(wilsonInterval(pb.hits, pb.n))} (n = ${pb.n}): ` +
+              `Δ ${formatDifference(d)} — ${verdict(d)}${perSeed}.`,
+          );
+        }
+      }
+    }
+  }
+  answers.push(
+    "",
+    "**2. Does zeroing the positional encoding at the meta tokens help beyond the train length?** " +
+      "(Table 2, Tables 11–14; No Pos − Full, for meta models above chance at the train length)",
+    "",
+  );
+  let ablationAnswers = 0;
+  for (const task of TASKS) {
+    for (const trainLength of L) {
+      for (const m of MODELS.filter((m) => m.meta)) {
+        if (!learned(m.name, task.name, trainLength)) continue;
+        for (const bin of bins.filter((b) => b > trainLength)) {
+          const fs = records(m.name, task.name, trainLength);
+          const a = counts(fs, "no-pos", bin), b = counts(fs, "full", bin);
+          if (!a || !b) continue;
+          const { d, perSeed } = compare(a, b);
+          ablationAnswers++;
+          answers.push(
+            `- ${task.label}, ${m.label}, train ≤ ${trainLength}, test ${lengthBinLabel(bin)}: No Pos ` +
+              `${formatInterval(wilsonInterval(pooled(a)!.hits, pooled(a)!.n))} vs Full ` +
+              `${formatInterval(wilsonInterval(pooled(b)!.hits, pooled(b)!.n))} (n = ${pooled(a)!.n}): ` +
+              `Δ ${formatDifference(d)} — ${verdict(d)}${perSeed}.`,
+          );
+        }
+      }
+    }
+  }
+  if (ablationAnswers === 0) {
+    answers.push("- No meta model is above chance at its train length on any task: nothing to ablate.");
+  }
+
+  // Figures 2–3 numbers.
+  const analyses: { m: (typeof MODELS)[number]; a: Analysis }[] = [];
+  for (const m of MODELS.filter((m) => m.meta)) {
+    try {
+      analyses.push({
+        m,
+        a: JSON.parse(await Deno.readTextFile(join(out, "analysis", m.name, "analysis.json"))),
+      });
+    } catch {
+      // No analysis for this model (a shard, or a plan without it).
+    }
+  }
+  const analysed = plan.analysis.of === "pretrained"
+    ? "the pre-trained meta models"
+    : `the meta models fine-tuned on List Recall (seed ${plan.seeds.values[0]})`;
+  answers.push(
+    "",
+    `**3. Do meta tokens sharpen the output (Fig. 2)?** Zeroing the meta token's embedding, at every ` +
+      `\`_PAUSE_\` of ${plan.analysis.n} List Recall prompts, in ${analysed}: logit boost = top logit as is − ` +
+      `zeroed (positive: the meta token raises the top logit); entropy drop = entropy zeroed − as is ` +
+      `(positive: the meta token sharpens the distribution). Mean [95% t interval] over meta positions.`,
+    "",
+  );
+  for (const { m, a } of analyses) {
+    const boost = sampleInterval(a.logitBoost.map((x) => x.logitBoost));
+    const drop = sampleInterval(a.logitBoost.map((x) => x.entropyDrop));
+    const fmt = (i: Interval): string => `${i.estimate.toFixed(3)} [${i.lo.toFixed(3)}, ${i.hi.toFixed(3)}]`;
+    const sign = (i: Interval): string =>
+      !excludesZero(i) ? "not significant" : i.lo > 0 ? "**yes**" : "**no**";
+    answers.push(
+      `- ${m.label} (n = ${boost.n} meta positions): logit boost ${fmt(boost)} — ${sign(boost)}; ` +
+        `entropy drop ${fmt(drop)} nats — ${sign(drop)}.`,
+    );
+  }
+  answers.push(
+    "",
+    "**4. Does the meta token's representation compress the context better than the last token's (Fig. 3)?** " +
+      "VIB rate–distortion at each β (one run per β: descriptive, no interval).",
+    "",
+  );
+  for (const { m, a } of analyses) {
+    if (!a.vib) continue;
+    const better = a.vib.meta.filter((v, i) => v.distortion < a.vib!.lastToken[i].distortion).length;
+    answers.push(
+      `- ${m.label}: the meta token reaches lower distortion than the last non-meta token at ${better} of ` +
+        `${a.vib.meta.length} β values (${
+          a.vib.meta.map((v, i) =>
+            `β ${v.beta}: ${v.distortion.toFixed(3)} vs ${a.vib!.lastToken[i].distortion.toFixed(3)}`
+          ).join("; ")
+        } nats).`,
+    );
+  }
+  lines.push(...answers, "");
+
+  lines.push("## Deviations from the paper", "", ...plan.deviations.map((d) => `- ${d}`), "");
+
+  // --- Loss curves of every stage.
+  await Deno.mkdir(join(out, "figures"), { recursive: true });
+  lines.push("## Loss curves", "");
+  if (r.pretrained.length > 0) {
+    const file = "figures/loss_pretraining.svg";
+    await writeFileAtomic(
+      join(out, file),
+      await lineChart(
+        r.pretrained.map((p) => ({ name: label(p.model), points: p.valLosses.map(([x, y]) => ({ x, y })) })),
+        {
+          title: "Pre-training: validation loss",
+          xLabel: "step",
+          yLabel: "loss (nats)",
+          legendTitle: "model",
+        },
+      ),
+    );
+    lines.push(`![pre-training loss](${file})`, "");
+  }
+  for (const task of TASKS) {
+    const series = r.finetuned.filter((x) => x.task === task.name).sort((a, b) =>
+      a.model.localeCompare(b.model) || a.trainLength - b.trainLength || a.seed - b.seed
+    ).map((x) => {
+      const losses = x.phases.flatMap((p) => p.losses ?? []);
+      return {
+        name: `${label(x.model)}, ≤ ${x.trainLength}, seed ${x.seed}`,
+        points: smoothed(losses, Math.max(1, Math.round(losses.length / 50))),
+      };
+    }).filter((s) => s.points.length > 0);
+    if (series.length === 0) continue;
+    const file = `figures/loss_${task.name}.svg`;
+    await writeFileAtomic(
+      join(out, file),
+      await lineChart(series, {
+        title: `${task.label}: fine-tuning loss (answer tokens, moving mean)`,
+        xLabel: "step",
+        yLabel: "loss (nats)",
+        legendTitle: "model, train length, seed",
+        markers: false,
+      }),
+    );
+    lines.push(`![${task.label} loss](${file})`, "");
+  }
+
+  // --- Figure 1: accuracy per bin and model at the first train length, seeds pooled.
+  lines.push(`## Figure 1: sequence accuracy per task (train ≤ ${L[0]}, seeds pooled)`, "");
+  for (const task of TASKS) {
+    const rows = MODELS.flatMap((m) =>
+      bins.flatMap((bin) => {
+        const c = pooled(counts(records(m.name, task.name, L[0]), "full", bin) ?? []);
+        return c
+          ? [{ category: `test ${lengthBinLabel(bin)}`, series: m.label, value: (100 * c.hits) / c.n }]
+          : [];
+      })
+    );
     if (rows.length === 0) continue;
     const file = `figures/figure1_${task.name}.svg`;
-    const svg = await groupedBars(rows, {
-      title: `${task.label}: sequence accuracy on test prompts ≤ 512 tokens`,
-      xLabel: "maximum fine-tuning length",
-      yLabel: "accuracy (%)",
-      yDomain: [0, 100],
-      legendTitle: "model",
-    });
-    await writeFileAtomic(join(out, file), svg);
+    await writeFileAtomic(
+      join(out, file),
+      await groupedBars(rows, {
+        title: `${task.label}: sequence accuracy, train ≤ ${L[0]}`,
+        xLabel: "test prompt length",
+        yLabel: "accuracy (%)",
+        yDomain: [0, 100],
+        legendTitle: "model",
+      }),
+    );
     lines.push(`![${task.label}](${file})`, "");
   }
 
-  // Tables 7–10 and 11–14.
+  // --- Tables 7–10 and 11–14.
+  const cell = (c: Count | null): string =>
+    c === null ? "n/a" : `${formatInterval(wilsonInterval(c.hits, c.n))}, n = ${c.n}`;
+  const header = [
+    `| model | ${bins.map(lengthBinLabel).join(" | ")} |`,
+    `|---|${bins.map(() => "---").join("|")}|`,
+  ];
+  const link = (x: FinetuneRecord): string =>
+    `finetune/${x.model}/${x.task}/L${x.trainLength}-seed${x.seed}.json`;
   TASKS.forEach((task, t) => {
-    const results = r.finetuned.filter((f) => f.task === task.name);
-    const allBins = [
-      ...new Set(results.flatMap((f) => Object.values(f.eval).flatMap((e) => e.bins.map((b) => b.bin)))),
-    ]
-      .sort((a, b) => a - b);
-    const labels = new Map(
-      results.flatMap((f) => f.eval.full.bins.map((b) => [b.bin, b.label] as [number, string])),
-    );
-    for (const f of results) {
-      for (const e of Object.values(f.eval)) for (const b of e.bins) labels.set(b.bin, b.label);
+    const rows: string[] = [];
+    for (const trainLength of L) {
+      for (const m of MODELS) {
+        const fs = records(m.name, task.name, trainLength);
+        for (const x of fs) {
+          rows.push(
+            `| [${m.label}, train ≤ ${trainLength}, seed ${x.seed}](${link(x)}) | ${
+              bins.map((bin) => cell(binCount(x.eval.full.bins, bin))).join(" | ")
+            } |`,
+          );
+        }
+        if (fs.length > 1) {
+          rows.push(
+            `| **${m.label}, train ≤ ${trainLength}, ${fs.length} seeds pooled** | ${
+              bins.map((bin) => cell(pooled(counts(fs, "full", bin) ?? []))).join(" | ")
+            } |`,
+          );
+        }
+      }
     }
-    const link = (f: FinetuneRecord): string => `finetune/${f.model}/${f.task}/L${f.trainLength}.json`;
+    const chance = bins.map((bin) => {
+      const c = r.chance[task.name]?.find((x) => x.bin === bin);
+      return c ? `${pct(c.hits / c.n)} ("${c.answer.slice(0, 20)}")` : "–";
+    });
     lines.push(
-      `## Table ${7 + t}: ${task.label}, accuracy (%) across evaluation lengths`,
+      `## Table ${7 + t}: ${task.label}, sequence accuracy (%) across test lengths`,
       "",
-      ...binTable(
-        results.map((f) => ({
-          label: `${label(f.model)}, train ≤ ${f.trainLength}`,
-          bins: f.eval.full.bins,
-          skipped: f.eval.full.skipped,
-          link: link(f),
-        })),
-        allBins,
-        labels,
-      ),
-      "",
-      `## Table ${11 + t}: ${task.label}, ablations at the meta tokens`,
-      "",
-      ...binTable(
-        results.filter((f) => f.eval["no-pos"]).flatMap((f) =>
-          ABLATIONS.map((a) => ({
-            label: `${label(f.model)}, train ≤ ${f.trainLength}, ${a.label}`,
-            bins: f.eval[a.name].bins,
-            skipped: f.eval[a.name].skipped,
-            link: link(f),
-          }))
-        ),
-        allBins,
-        labels,
-      ),
+      ...header,
+      ...rows,
+      `| chance (best constant answer) | ${chance.join(" | ")} |`,
       "",
     );
+    const ablated: string[] = [], skipped: string[] = [];
+    for (const trainLength of L) {
+      for (const m of MODELS.filter((m) => m.meta)) {
+        const fs = records(m.name, task.name, trainLength);
+        if (fs.length === 0) continue;
+        if (!learned(m.name, task.name, trainLength)) {
+          skipped.push(`${m.label} (train ≤ ${trainLength})`);
+          continue;
+        }
+        for (const a of ABLATIONS) {
+          ablated.push(
+            `| ${m.label}, train ≤ ${trainLength}, ${a.label}${
+              fs.length > 1 ? `, ${fs.length} seeds pooled` : ""
+            } | ${bins.map((bin) => cell(pooled(counts(fs, a.name, bin) ?? []))).join(" | ")} |`,
+          );
+        }
+      }
+    }
+    lines.push(`## Table ${11 + t}: ${task.label}, ablations at the meta tokens`, "");
+    if (ablated.length > 0) lines.push(...header, ...ablated, "");
+    if (skipped.length > 0) {
+      lines.push(
+        `Not ablated (at chance at the train length: the Wilson interval does not clear the best constant ` +
+          `answer): ${skipped.join(", ")}. Their ablation scores are in the stage files.`,
+        "",
+      );
+    }
   });
 
-  // Figures 2 and 3 from the analysis of each pre-trained meta model.
-  lines.push("## Figures 2 and 3: inside the pre-trained meta models", "");
-  for (const m of MODELS.filter((m) => m.meta)) {
+  // --- Figures 2 and 3.
+  lines.push(`## Figures 2 and 3: inside ${analysed}`, "");
+  for (const { m, a } of analyses) {
     const dir = `analysis/${m.name}`;
-    let a: Analysis;
-    try {
-      a = JSON.parse(await Deno.readTextFile(join(out, dir, "analysis.json")));
-    } catch {
-      continue;
-    }
     lines.push(
       `### ${m.label}`,
       "",
       `Over ${a.logitBoost.length} meta positions of ${a.examples} List Recall prompts, zeroing the meta ` +
-        `token's embedding changes the top output logit by **${a.means.logitBoost.toFixed(3)}** on average ` +
-        `(boost) and the output entropy by **${a.means.entropyDrop.toFixed(3)} nats** (drop) ` +
-        `([numbers](${dir}/logit_boost.csv)).`,
+        `token's embedding lowers the top output logit by **${a.means.logitBoost.toFixed(3)}** on average ` +
+        `(the boost; positive = the meta token raises it) and raises the output entropy by ` +
+        `**${a.means.entropyDrop.toFixed(3)} nats** (the drop; positive = the meta token sharpens the ` +
+        `distribution) ([numbers](${dir}/logit_boost.csv)).`,
       "",
       `![logit boost](${dir}/logit_boost.svg) ![entropy drop](${dir}/entropy_drop.svg)`,
       "",

@@ -1,18 +1,114 @@
 import assert from "node:assert/strict";
 import { METRIC_LABELS } from "@metatokens/tasks";
-import { pooledAccuracy } from "./report.ts";
+import { MODELS, SCALES } from "./plan.ts";
+import {
+  aboveChance,
+  binCount,
+  type FinetuneRecord,
+  formatDifference,
+  formatInterval,
+  pooled,
+  verdict,
+  writeReport,
+} from "./report.ts";
+import { parameterCount, planConfig } from "./describe_plan.ts";
 
-Deno.test("pooledAccuracy: weighted by examples over the bins up to the limit; null without any", () => {
-  const bin = (b: number, count: number, acc: number | null) => ({
-    bin: b,
-    label: `≤${b}`,
-    count,
-    sequenceAccuracy: acc,
-    tokenAccuracy: acc,
-    metrics: METRIC_LABELS,
+const bin = (b: number, hits: number, n: number) => ({
+  bin: b,
+  label: `≤${b}`,
+  count: n,
+  sequenceAccuracy: n > 0 ? hits / n : null,
+  sequenceHits: hits,
+  sequenceN: n,
+  tokenAccuracy: n > 0 ? hits / n : null,
+  metrics: METRIC_LABELS,
+});
+
+Deno.test("report cells: counts per bin, seeds pooled, chance and verdicts from the intervals", () => {
+  const bins = [bin(128, 180, 200), bin(256, 0, 0)];
+  assert.deepEqual(binCount(bins, 128), { hits: 180, n: 200 });
+  assert.equal(binCount(bins, 256), null, "an unscored bin has no count");
+  assert.equal(binCount(bins, 512), null);
+  assert.deepEqual(pooled([{ hits: 1, n: 2 }, { hits: 3, n: 4 }]), { hits: 4, n: 6 });
+  assert.equal(pooled([{ hits: 1, n: 2 }, null]), null);
+  assert.ok(aboveChance({ hits: 120, n: 200 }, { hits: 100, n: 200 }));
+  assert.ok(!aboveChance({ hits: 108, n: 200 }, { hits: 100, n: 200 }), "54% is not clear of a 50% chance");
+  assert.equal(verdict({ estimate: 0.3, lo: 0.1, hi: 0.5 }), "**yes**");
+  assert.equal(verdict({ estimate: 0.05, lo: -0.02, hi: 0.12 }), "not significant at this scale");
+  assert.match(verdict({ estimate: -0.3, lo: -0.5, hi: -0.1 }), /^\*\*no\*\*/);
+  assert.equal(formatInterval({ estimate: 0.9, lo: 0.851, hi: 0.934 }), "90.0 [85.1, 93.4]");
+  assert.equal(formatDifference({ estimate: -0.125, lo: -0.2, hi: -0.05 }), "−12.5 pp [−20.0, −5.0]");
+});
+
+Deno.test("writeReport: answers first, n and intervals in every cell, ablations only above chance", async () => {
+  const plan = { ...SCALES.tiny, seeds: { values: [0, 1], tasks: ["list-recall" as const] } };
+  const record = (model: string, seed: number, hits: [number, number], ablation = hits): FinetuneRecord => ({
+    model,
+    task: "list-recall",
+    trainLength: 128,
+    seed,
+    phases: [{ phase: 1, examples: 10, loss: 0.1, losses: [2, 1, 0.5, 0.1] }],
+    eval: {
+      full: { bins: [bin(128, hits[0], 200), bin(256, hits[1], 200)], skipped: 0 },
+      ...(model === "gpt2-ape"
+        ? {}
+        : { "no-pos": { bins: [bin(128, ablation[0], 200), bin(256, ablation[1], 200)], skipped: 0 } }),
+    },
+    seconds: 1,
   });
-  const bins = [bin(128, 2, 1), bin(256, 6, 0.5), bin(512, 1, null), bin(1024, 10, 0)];
-  assert.equal(pooledAccuracy(bins, 512), (2 + 3) / 8);
-  assert.equal(pooledAccuracy(bins, 128), 1);
-  assert.equal(pooledAccuracy(bins, 64), null);
+  const out = await Deno.makeTempDir();
+  const config = planConfig(plan);
+  await writeReport(out, {
+    plan,
+    config,
+    nParams: parameterCount(config),
+    pretrained: [],
+    finetuned: [
+      record("gpt2-ape", 0, [20, 2]),
+      record("gpt2-ape", 1, [24, 4]),
+      record("meta-rope", 0, [195, 150], [196, 190]),
+      record("meta-rope", 1, [190, 140], [190, 180]),
+      record("meta-ape", 0, [3, 1]),
+      record("meta-ape", 1, [2, 0]),
+    ],
+    chance: {
+      "list-recall": [{ bin: 128, answer: "dog", hits: 5, n: 200 }, {
+        bin: 256,
+        answer: "dog",
+        hits: 6,
+        n: 200,
+      }],
+    },
+  });
+  const md = await Deno.readTextFile(`${out}/report.md`);
+  const answers = md.slice(md.indexOf("## The paper's questions"), md.indexOf("## Deviations"));
+  assert.match(
+    answers,
+    /List Recall, train ≤ 128, test ≤128 \(1×\): Meta-attention \(RoPE\) 96\.3 \[[\d.]+, [\d.]+\] \(n = 400\) vs GPT-2 \(APE\) 11\.0 .*— \*\*yes\*\*; per seed \(n = 2\)/,
+  );
+  assert.match(
+    answers,
+    /Meta-attention \(APE\) 1\.3 .* — \*\*no\*\*/,
+    "the APE meta model is worse than baseline",
+  );
+  assert.match(answers, /Meta-attention \(RoPE\), train ≤ 128, test ≤256: No Pos 92\.5 .* — \*\*yes\*\*/);
+  assert.doesNotMatch(
+    answers,
+    /Meta-attention \(APE\), train ≤ 128, test ≤256: No Pos/,
+    "at chance: not ablated",
+  );
+  assert.match(
+    md,
+    /\| \[Meta-attention \(RoPE\), train ≤ 128, seed 1\]\(finetune\/meta-rope\/list-recall\/L128-seed1\.json\) \| 95\.0 \[[\d.]+, [\d.]+\], n = 200 \|/,
+  );
+  assert.match(
+    md,
+    /\*\*Meta-attention \(RoPE\), train ≤ 128, 2 seeds pooled\*\* \| 96\.3 \[[\d.]+, [\d.]+\], n = 400/,
+  );
+  assert.match(md, /\| chance \(best constant answer\) \| 2\.5 \("dog"\) \| 3\.0 \("dog"\) \|/);
+  assert.match(md, /Not ablated \(at chance .*\): Meta-attention \(APE\) \(train ≤ 128\)/);
+  assert.ok(md.includes("## Deviations from the paper\n\n- No pre-training"));
+  for (const m of MODELS) assert.ok(md.includes(m.label));
+  await Deno.stat(`${out}/figures/loss_list-recall.svg`);
+  await Deno.remove(out, { recursive: true });
 });

@@ -2,13 +2,20 @@
  * `reproduce`: the whole paper at one scale, in resumable stages.
  *
  * 1. pre-train the baseline (GPT-2, APE), meta-attention + APE and
- *    meta-attention + RoPE with the same budget;
- * 2. fine-tune each on the four tasks at three train lengths and evaluate
- *    across length bins (Tables 7–10), meta models also under the ablations
- *    of Tables 11–14 (no positional encoding, no embedding, neither, at meta
- *    tokens);
- * 3. analyse the pre-trained meta models (Figures 2 and 3);
- * 4. write `report.md` laid out like the paper.
+ *    meta-attention + RoPE with the same budget (or, in a plan without
+ *    pre-training, start each from its random initialisation);
+ * 2. fine-tune each on the four tasks at every train length and seed and
+ *    evaluate on the same test prompts per length bin (Tables 7–10), meta
+ *    models also under the ablations of Tables 11–14 (no positional
+ *    encoding, no embedding, neither, at meta tokens);
+ * 3. analyse the meta models (Figures 2 and 3): the pre-trained ones, or
+ *    the ones fine-tuned on List Recall;
+ * 4. write `report.md`: the paper's questions answered from the numbers,
+ *    with 95% intervals, then the tables and figures.
+ *
+ * Stages can be split over processes (`shard`: stage i runs in shard
+ * i mod count), like data-parallel ranks; a final unsharded call finds
+ * every stage done and writes the report.
  *
  * Every stage writes its result file last (atomically); a rerun skips the
  * stages whose result exists and resumes an interrupted pre-training from
@@ -19,13 +26,13 @@
  */
 
 import { join } from "node:path";
-import type { Backend } from "@metatokens/tensor";
+import { type Backend, Rng } from "@metatokens/tensor";
 import { checkWritableDir, writeFileAtomic } from "@metatokens/tensor/fs";
-import { type Checkpoint, loadCheckpoint, modelFromCheckpoint } from "@metatokens/model";
+import { type Checkpoint, Gpt, gptConfig, loadCheckpoint, modelFromCheckpoint } from "@metatokens/model";
 import type { TaskExample, TaskName } from "@metatokens/tasks";
 import { analyze } from "./analyze.ts";
 import { parameterCount, planConfig } from "./describe_plan.ts";
-import { evaluateAblations, testExamples } from "./evaluate.ts";
+import { binnedTestExamples, chanceLevels, evaluateAblations } from "./evaluate.ts";
 import { finetune } from "./finetune.ts";
 import {
   ABLATIONS,
@@ -57,12 +64,14 @@ export interface ReproduceOptions {
   onStep?: (info: StepProgress) => void;
   /** Pre-training evaluations. */
   onEval?: (step: number, valLoss: number) => void;
+  /** Run only the stages i with i mod count = index (0-based), and write no report. */
+  shard?: { index: number; count: number };
 }
 
 /** What {@linkcode reproduce} returns. */
 export interface ReproduceResult {
-  /** The path of `report.md`. */
-  report: string;
+  /** The path of `report.md` (null for a shard, which writes none). */
+  report: string | null;
   /** Pre-training records, one per model. */
   pretrained: PretrainRecord[];
   /** Fine-tuning and evaluation records. */
@@ -139,10 +148,15 @@ export async function pretrainStage(o: ReproduceOptions, m: ModelSpec): Promise<
     o.log?.(`[skip] pre-training ${m.label}: ${resultPath} exists`);
     return done;
   }
+  const { plan } = o;
+  if (!plan.pretrain) {
+    throw new RangeError(
+      `Cannot pre-train at scale ${plan.scale}: its plan fine-tunes from random initialisation`,
+    );
+  }
   const checkpoint = pretrainedCheckpoint(o, m);
   const resume = await Deno.stat(checkpoint).then(() => loadCheckpoint(checkpoint), () => null);
   o.log?.(`\n== pre-training ${m.label}${resume ? " (resuming)" : ""}`);
-  const { plan } = o;
   const settings: PretrainSettings = {
     ...pretrainDefaults(plan.preset),
     ...plan.model,
@@ -167,42 +181,78 @@ export async function pretrainStage(o: ReproduceOptions, m: ModelSpec): Promise<
   return record;
 }
 
+/** The model a fine-tuning stage starts from: model `m` of the plan, freshly initialised from `seed`. */
+export function initialModel(plan: ScalePlan, m: ModelSpec, seed: number, backend: Backend): Gpt {
+  const config = gptConfig({ ...plan.model, metaAttention: m.meta, posEncoding: m.pos }, plan.preset);
+  return new Gpt(config, new Rng(seed), backend);
+}
+
+/** Where a fine-tuning stage writes its record. */
+export function finetunePath(
+  out: string,
+  m: ModelSpec,
+  task: TaskName,
+  trainLength: number,
+  seed: number,
+): string {
+  return join(out, "finetune", m.name, task, `L${trainLength}-seed${seed}.json`);
+}
+
+/** Whether a fine-tuning stage is the one whose model the analysis reads (plans that analyse fine-tuned models). */
+function analysedAfterFinetuning(
+  plan: ScalePlan,
+  m: ModelSpec,
+  task: TaskName,
+  trainLength: number,
+  seed: number,
+) {
+  return plan.analysis.of === "finetuned" && m.meta && task === "list-recall" &&
+    trainLength === plan.trainLengths[0] && seed === plan.seeds.values[0];
+}
+
 /**
- * Stage 2 for one (model, task, train length): fine-tunes a fresh copy of
- * the pre-trained `checkpoint` and evaluates it on `examples` under every
- * ablation, unless `finetune/<model>/<task>/L<len>.json` exists. Returns the
- * record and whether it ran.
+ * Stage 2 for one (model, task, train length, seed): fine-tunes a fresh copy
+ * of the pre-trained `start` checkpoint (or, with none, model `m` initialised
+ * from `seed`) and evaluates it on `examples` under every ablation, unless
+ * its record exists. A meta model fine-tuned on List Recall is also analysed
+ * here when the plan analyses fine-tuned models. Returns the record and
+ * whether it ran.
  */
 export async function finetuneStage(
   o: ReproduceOptions,
   m: ModelSpec,
-  checkpoint: Checkpoint,
+  start: Checkpoint | null,
   task: TaskName,
   trainLength: number,
+  seed: number,
   examples: readonly TaskExample[],
 ): Promise<{ record: FinetuneRecord; ran: boolean }> {
-  const resultPath = join(o.out, "finetune", m.name, task, `L${trainLength}.json`);
+  const resultPath = finetunePath(o.out, m, task, trainLength, seed);
   const done = await stageResult<FinetuneRecord>(resultPath);
   if (done) return { record: done, ran: false };
   const started = performance.now();
-  using model = modelFromCheckpoint(checkpoint, o.backend);
+  using model = start ? modelFromCheckpoint(start, o.backend) : initialModel(o.plan, m, seed, o.backend);
   const label = TASKS.find((t) => t.name === task)?.label ?? task;
-  o.log?.(`\n== fine-tuning ${m.label} on ${label} at ≤ ${trainLength} tokens`);
+  o.log?.(`\n== fine-tuning ${m.label} on ${label} at ≤ ${trainLength} tokens, seed ${seed}`);
+  const { inBin, ...budget } = o.plan.finetune;
   const phases = await finetune(model, {
     task,
     maxLength: trainLength,
-    ...o.plan.finetune,
-    seed: REPRODUCE_SEEDS.finetune,
+    ...budget,
+    bin: inBin ? trainLength : undefined,
+    seed,
     log: o.log,
   });
   const evals = await evaluateAblations(model, examples, ABLATIONS, {
     seed: REPRODUCE_SEEDS.eval,
     log: o.log,
   });
+  if (analysedAfterFinetuning(o.plan, m, task, trainLength, seed)) await analyseModel(o, m, model);
   const record: FinetuneRecord = {
     model: m.name,
     task,
     trainLength,
+    seed,
     phases,
     eval: evals,
     seconds: (performance.now() - started) / 1000,
@@ -211,19 +261,9 @@ export async function finetuneStage(
   return { record, ran: true };
 }
 
-/**
- * Stage 3 for one meta model: the analyses of its pre-trained checkpoint
- * into `analysis/<model>/`, unless its `analysis.json` exists. Returns
- * whether it ran.
- */
-export async function analysisStage(o: ReproduceOptions, m: ModelSpec): Promise<boolean> {
-  const dir = join(o.out, "analysis", m.name);
-  if (await stageResult(join(dir, "analysis.json"))) {
-    o.log?.(`[skip] analysis of ${m.label}: ${dir}/analysis.json exists`);
-    return false;
-  }
+/** The analyses of one meta model into `analysis/<model>/`. */
+async function analyseModel(o: ReproduceOptions, m: ModelSpec, model: Gpt): Promise<void> {
   o.log?.(`\n== analysing ${m.label}`);
-  using model = modelFromCheckpoint(await loadCheckpoint(pretrainedCheckpoint(o, m)), o.backend);
   const a = o.plan.analysis, seeds = REPRODUCE_SEEDS.analysis;
   await analyze(model, {
     task: "list-recall",
@@ -234,15 +274,48 @@ export async function analysisStage(o: ReproduceOptions, m: ModelSpec): Promise<
     seed: seeds.run,
     examplesSeed: seeds.examples,
     vibSeed: seeds.vib,
-    out: dir,
+    out: join(o.out, "analysis", m.name),
     log: o.log,
   });
+}
+
+/**
+ * Stage 3 for one meta model of a plan that analyses pre-trained models:
+ * the analyses of its pre-trained checkpoint into `analysis/<model>/`,
+ * unless its `analysis.json` exists. Returns whether it ran.
+ */
+export async function analysisStage(o: ReproduceOptions, m: ModelSpec): Promise<boolean> {
+  const dir = join(o.out, "analysis", m.name);
+  if (await stageResult(join(dir, "analysis.json"))) {
+    o.log?.(`[skip] analysis of ${m.label}: ${dir}/analysis.json exists`);
+    return false;
+  }
+  using model = modelFromCheckpoint(await loadCheckpoint(pretrainedCheckpoint(o, m)), o.backend);
+  await analyseModel(o, m, model);
   return true;
+}
+
+/** The seeds a task runs with in `plan`. */
+export function seedsOf(plan: ScalePlan, task: TaskName): readonly number[] {
+  return plan.seeds.tasks.includes(task) ? plan.seeds.values : plan.seeds.values.slice(0, 1);
+}
+
+/** The test examples of a task in `plan` (the same for every model, train length and seed). */
+export function planTestExamples(plan: ScalePlan, task: TaskName): TaskExample[] {
+  return binnedTestExamples({ task, bins: plan.eval.bins, n: plan.eval.n, seed: REPRODUCE_SEEDS.eval });
+}
+
+function checkShard(shard: ReproduceOptions["shard"]): void {
+  if (shard === undefined) return;
+  const { index, count } = shard;
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count) {
+    throw new RangeError(`Cannot run shard ${index} of ${count}: expected 0 ≤ index < count, both integers`);
+  }
 }
 
 /**
  * Runs every stage of `options.plan` into `options.out` (skipping finished
- * ones) and writes `report.md`.
+ * ones) and writes `report.md` — or, with `shard`, only that shard's stages.
  *
  * @example
  * ```ts ignore
@@ -255,36 +328,55 @@ export async function analysisStage(o: ReproduceOptions, m: ModelSpec): Promise<
  * ```
  */
 export async function reproduce(options: ReproduceOptions): Promise<ReproduceResult> {
-  const o = options;
-  checkRunnable(o.plan, o.backend, o.data);
+  const o = options, { plan, shard } = o;
+  checkRunnable(plan, o.backend, o.data);
+  checkShard(shard);
   await checkWritableDir(o.out);
   await Deno.mkdir(o.out, { recursive: true });
   const started = performance.now();
   const pretrained: PretrainRecord[] = [];
-  for (const m of MODELS) pretrained.push(await pretrainStage(o, m));
+  if (plan.pretrain) {
+    for (const m of MODELS) {
+      const done = await stageResult<PretrainRecord>(join(o.out, "pretrain", m.name, "result.json"));
+      if (!done && shard && shard.index > 0) {
+        throw new RangeError(
+          `Cannot run shard ${shard.index} before ${m.label} is pre-trained: run shard 0 (or the whole run) first`,
+        );
+      }
+      pretrained.push(done ?? await pretrainStage(o, m));
+    }
+  }
+  // Every later stage, in a fixed order; a shard runs its share of them.
+  const stages: (() => Promise<void>)[] = [];
   const finetuned: FinetuneRecord[] = [];
   for (const m of MODELS) {
-    const checkpoint = await loadCheckpoint(pretrainedCheckpoint(o, m));
     for (const task of TASKS) {
-      const examples = testExamples({
-        task: task.name,
-        phases: o.plan.eval.phases,
-        n: o.plan.eval.n,
-        seed: REPRODUCE_SEEDS.eval,
-      });
-      for (const trainLength of o.plan.trainLengths) {
-        finetuned.push((await finetuneStage(o, m, checkpoint, task.name, trainLength, examples)).record);
+      const examples = planTestExamples(plan, task.name);
+      for (const trainLength of plan.trainLengths) {
+        for (const seed of seedsOf(plan, task.name)) {
+          stages.push(async () => {
+            const start = plan.pretrain ? await loadCheckpoint(pretrainedCheckpoint(o, m)) : null;
+            finetuned.push((await finetuneStage(o, m, start, task.name, trainLength, seed, examples)).record);
+          });
+        }
       }
     }
   }
-  for (const m of MODELS.filter((m) => m.meta)) await analysisStage(o, m);
-  const config = planConfig(o.plan);
+  if (plan.analysis.of === "pretrained") {
+    for (const m of MODELS.filter((m) => m.meta)) stages.push(async () => void await analysisStage(o, m));
+  }
+  for (const [i, stage] of stages.entries()) if (!shard || i % shard.count === shard.index) await stage();
+  if (shard) {
+    return { report: null, pretrained, finetuned, seconds: (performance.now() - started) / 1000 };
+  }
+  const config = planConfig(plan);
   const report = await writeReport(o.out, {
-    plan: o.plan,
+    plan,
     config,
     nParams: parameterCount(config),
     pretrained,
     finetuned,
+    chance: Object.fromEntries(TASKS.map((t) => [t.name, chanceLevels(planTestExamples(plan, t.name))])),
   });
   return { report, pretrained, finetuned, seconds: (performance.now() - started) / 1000 };
 }

@@ -2,8 +2,16 @@ import assert from "node:assert/strict";
 import { refBackend } from "@metatokens/tensor";
 import { loadCheckpoint } from "@metatokens/model";
 import { MODELS, type ScalePlan, SCALES } from "./plan.ts";
-import { analysisStage, checkRunnable, finetuneStage, pretrainStage, scalePlan } from "./reproduce.ts";
-import { testExamples } from "./evaluate.ts";
+import {
+  analysisStage,
+  checkRunnable,
+  finetuneStage,
+  planTestExamples,
+  pretrainStage,
+  reproduce,
+  scalePlan,
+  seedsOf,
+} from "./reproduce.ts";
 import { liveBytes, testBackend, warmAttention } from "./_testing/tiny.ts";
 
 /** A plan smaller than `micro`: seconds per stage. */
@@ -12,9 +20,10 @@ const NANO: ScalePlan = {
   model: { nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 256 },
   pretrain: { steps: 2, batchSize: 1, gradAccum: 1, lr: 3e-3, minLr: 3e-4, warmup: 0, evalEvery: 2 },
   trainLengths: [128],
-  finetune: { n: 4, steps: 1, batchSize: 2, lr: 1e-3, minLr: 1e-4, warmup: 0 },
-  eval: { phases: [1], n: 1 },
-  analysis: { n: 1, vibN: 2, vibEpochs: 1 },
+  finetune: { n: 4, steps: 1, batchSize: 2, lr: 1e-3, minLr: 1e-4, warmup: 0, inBin: true },
+  seeds: { values: [0], tasks: [] },
+  eval: { bins: [128], n: 1 },
+  analysis: { n: 1, vibN: 2, vibEpochs: 1, of: "pretrained" },
 };
 
 Deno.test("reproduce stages (nano plan) free every byte they allocate, write their records and skip when done", async () => {
@@ -33,13 +42,13 @@ Deno.test("reproduce stages (nano plan) free every byte they allocate, write the
   const ckpt = await loadCheckpoint(`${out}/pretrain/meta-rope/checkpoint`);
   assert.deepEqual([ckpt.config.nEmbd, ckpt.config.posEncoding, ckpt.trainerState.step], [16, "rope", 2]);
 
-  const examples = testExamples({ task: "parity", phases: [1], n: 1, seed: 7 });
-  const ft = await finetuneStage(o, rope, ckpt, "parity", 128, examples);
+  const examples = planTestExamples(NANO, "parity");
+  const ft = await finetuneStage(o, rope, ckpt, "parity", 128, 0, examples);
   assert.equal(liveBytes(backend), baseline, "fine-tuning and evaluation free the model and every optimizer");
   assert.ok(ft.ran);
   assert.deepEqual(Object.keys(ft.record.eval), ["full", "no-pos", "no-embed", "neither"]);
-  assert.deepEqual(ft.record.phases.map((p) => p.phase), [1]);
-  const saved = JSON.parse(await Deno.readTextFile(`${out}/finetune/meta-rope/parity/L128.json`));
+  assert.deepEqual(ft.record.phases.map((p) => [p.phase, p.losses.length]), [[1, 1]]);
+  const saved = JSON.parse(await Deno.readTextFile(`${out}/finetune/meta-rope/parity/L128-seed0.json`));
   assert.deepEqual(saved, ft.record);
 
   assert.ok(await analysisStage(o, rope));
@@ -48,7 +57,7 @@ Deno.test("reproduce stages (nano plan) free every byte they allocate, write the
 
   // A rerun skips every finished stage and returns the same records.
   assert.deepEqual(await pretrainStage(o, rope), pre);
-  assert.equal((await finetuneStage(o, rope, ckpt, "parity", 128, examples)).ran, false);
+  assert.equal((await finetuneStage(o, rope, ckpt, "parity", 128, 0, examples)).ran, false);
   assert.equal(await analysisStage(o, rope), false);
   assert.ok(logs.some((l) => /^\[skip\] pre-training Meta-attention \(RoPE\)/.test(l)));
   assert.ok(logs.some((l) => /^\[skip\] analysis of Meta-attention \(RoPE\)/.test(l)));
@@ -74,4 +83,42 @@ Deno.test("reproduce: scale names and what cannot run", () => {
     /Cannot run --scale paper on the embedded Brown corpus/,
   );
   checkRunnable(SCALES.paper, gpu, "c4/*.json.gz");
+});
+
+Deno.test("reproduce without pre-training: seeded runs from random init, shards split the stages, then the report", async () => {
+  const backend = testBackend();
+  warmAttention(backend, 512);
+  const plan: ScalePlan = {
+    ...NANO,
+    pretrain: null,
+    seeds: { values: [3, 4], tasks: ["parity"] },
+    analysis: { ...NANO.analysis, of: "finetuned" },
+  };
+  assert.deepEqual([seedsOf(plan, "parity"), seedsOf(plan, "copying")], [[3, 4], [3]]);
+  const out = await Deno.makeTempDir();
+  const baseline = liveBytes(backend);
+  const stages = (shard: number) => reproduce({ plan, out, backend, shard: { index: shard, count: 2 } });
+  const [a, b] = [await stages(0), await stages(1)];
+  assert.equal(liveBytes(backend), baseline, "every stage frees its model");
+  assert.deepEqual([a.report, b.report], [null, null], "a shard writes no report");
+  // 3 models × (parity: 2 seeds + 3 other tasks: 1 seed) = 15 stages, split 8 / 7.
+  assert.deepEqual([a.finetuned.length, b.finetuned.length], [8, 7]);
+  const seeds = [...a.finetuned, ...b.finetuned].filter((f) => f.task === "parity").map((f) => f.seed).sort();
+  assert.deepEqual(seeds, [3, 3, 3, 4, 4, 4]);
+  // Different seeds start from different initialisations: their first losses differ.
+  const first = (seed: number) =>
+    [...a.finetuned, ...b.finetuned].find((f) =>
+      f.task === "parity" && f.seed === seed && f.model === "meta-rope"
+    )!
+      .phases[0].losses[0];
+  assert.notEqual(first(3), first(4));
+  await Deno.stat(`${out}/analysis/meta-rope/analysis.json`);
+  const all = await reproduce({ plan, out, backend });
+  assert.equal(all.finetuned.length, 15, "the unsharded call finds every stage done");
+  assert.match(await Deno.readTextFile(all.report!), /## The paper's questions, answered at this scale/);
+  await assert.rejects(
+    () => reproduce({ plan, out, backend, shard: { index: 2, count: 2 } }),
+    /Cannot run shard 2 of 2/,
+  );
+  await Deno.remove(out, { recursive: true });
 });

@@ -226,7 +226,8 @@ export async function generate(
   const { config } = model;
   const total = prompt.length + options.maxNewTokens;
   if (prompt.length === 0) throw new RangeError("Cannot generate from an empty prompt");
-  if (config.posEncoding === "ape" && total > config.blockSize) {
+  // The last generated token is returned, never fed back: the model reads at most total − 1 positions.
+  if (config.posEncoding === "ape" && total - 1 > config.blockSize) {
     throw new RangeError(
       `Cannot generate ${options.maxNewTokens} tokens after a ${prompt.length}-token prompt: ` +
         `the APE model's block size is ${config.blockSize}`,

@@ -110,3 +110,16 @@ Deno.test("with allowMeta, a generated meta token goes through meta-attention (f
   }
   assert.deepEqual([...tokens], seq.slice(prompt.length));
 });
+
+Deno.test("an APE model generates up to its block size: the last token is returned, never read", async () => {
+  const model = new Gpt(micro("ape"), new Rng(5), refBackend());
+  // 22 prompt tokens + 3 new ones read 24 positions (the third new token is not fed back): allowed.
+  const prompt = Int32Array.from({ length: 22 }, (_, i) => i % 30);
+  const { tokens } = await generate(model, prompt, { maxNewTokens: 3, temperature: 0 });
+  assert.deepEqual([...tokens], naiveGreedy(model, [...prompt], 3));
+  await assert.rejects(
+    () => generate(model, prompt, { maxNewTokens: 4, temperature: 0 }),
+    /Cannot generate 4 tokens after a 22-token prompt: the APE model's block size is 24/,
+  );
+  model.dispose();
+});

@@ -78,6 +78,9 @@ export interface BinScore {
   count: number;
   /** Fraction of examples with `predicted` that match exactly; null when none has one. */
   sequenceAccuracy: number | null;
+  /** Exact matches, and the examples with a `predicted` text they are counted over (for intervals). */
+  sequenceHits: number;
+  sequenceN: number;
   /** Correct answer tokens / all answer tokens (micro average); null when no example has tokens. */
   tokenAccuracy: number | null;
   /** {@linkcode METRIC_LABELS}: what the two numbers are. */
@@ -131,6 +134,8 @@ export function scoreByLengthBin(examples: Iterable<ScoredExample>): BinScore[] 
     label: lengthBinLabel(bin),
     count: a.count,
     sequenceAccuracy: a.seqN > 0 ? a.seq / a.seqN : null,
+    sequenceHits: a.seq,
+    sequenceN: a.seqN,
     tokenAccuracy: a.tokN > 0 ? Math.round(a.tok) / a.tokN : null,
     metrics: METRIC_LABELS,
   }));
