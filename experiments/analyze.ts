@@ -10,8 +10,8 @@ import type { Gpt } from "@metatokens/model";
 import { type Analysis, type AnalysisFile, analyzeModel, writeAnalysis } from "@metatokens/analysis";
 import { generateDataset, taskName } from "@metatokens/tasks";
 
-/** Options of {@linkcode analyze}. */
-export interface AnalyzeOptions {
+/** Options of {@linkcode analyze} (the analysis package's `AnalyzeOptions` plus prompts, seeds and a folder). */
+export interface AnalyzeRunOptions {
   /** Task of the prompts analysed. */
   task: string;
   /** Its curriculum phase. */
@@ -53,7 +53,7 @@ export interface AnalyzeOptions {
  */
 export async function analyze(
   model: Gpt,
-  options: AnalyzeOptions,
+  options: AnalyzeRunOptions,
 ): Promise<{ analysis: Analysis; files: AnalysisFile[] }> {
   const o = options;
   await checkWritableDir(o.out);
