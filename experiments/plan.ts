@@ -15,6 +15,7 @@
 
 import type { Ablation, GptConfig } from "@metatokens/model";
 import { TASK_NAMES, type TaskName } from "@metatokens/tasks";
+import type { FinetuneOptions } from "./finetune.ts";
 
 /** The scales `reproduce` knows. */
 export type Scale = "micro" | "tiny" | "paper";
@@ -91,13 +92,7 @@ export interface ScalePlan {
    * learning rates; `inBin` draws the training prompts from the train length's own length bin (so every
    * generated example fits), otherwise from each phase's whole window (those that fit are kept).
    */
-  finetune: {
-    n: number;
-    steps: number;
-    batchSize: number;
-    lr: number;
-    minLr: number;
-    warmup: number;
+  finetune: Pick<FinetuneOptions, "n" | "steps" | "batchSize" | "lr" | "minLr" | "warmup"> & {
     inBin: boolean;
   };
   /**
