@@ -86,7 +86,7 @@ export interface ReproduceResult {
  * @example
  * ```ts
  * import { scalePlan } from "@metatokens/experiments";
- * console.log(scalePlan("micro").pretrain.steps); // 30
+ * console.log(scalePlan("micro").pretrain?.steps); // 30
  * ```
  */
 export function scalePlan(name: string): ScalePlan {
