@@ -17,11 +17,19 @@
  * against the file before it reads any data, and converts F16, BF16 and F64
  * tensors to f32.
  *
+ * Files are untrusted input (checkpoints travel between machines), so the reader
+ * bounds its work before parsing: the header is at most {@linkcode MAX_HEADER_BYTES}
+ * and no deeper than {@linkcode MAX_HEADER_DEPTH}, duplicate keys and a byte order
+ * mark are refused (the format forbids both; `JSON.parse` would keep the last
+ * duplicate silently), and every error is a {@linkcode SafetensorsError} quoting at
+ * most about 200 characters of the file.
+ *
  * @module
  */
 
 import { formatShape } from "@metatokens/tensor";
 import { writeFileAtomic } from "@metatokens/tensor/fs";
+import { preview, quote } from "@metatokens/tensor/quote";
 
 /** A named array: a shape and its row-major f32 data. */
 export interface NamedArray {
@@ -48,6 +56,38 @@ export const SUPPORTED_DTYPES: Readonly<Record<string, number>> = { F32: 4, F16:
 /** The largest header the reader accepts (as the reference implementation: 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;
 
+/**
+ * The deepest nesting of JSON objects and arrays the reader accepts in a header.
+ * A valid header needs 3 (the header, a tensor entry, its shape); the bound keeps
+ * a hostile header (`[[[[…` a million deep) from costing time and memory in `JSON.parse`.
+ */
+export const MAX_HEADER_DEPTH = 8;
+
+/**
+ * A safetensors file that cannot be read: the message names the source and what is
+ * wrong, quoting at most about 200 characters of the file.
+ *
+ * @example
+ * ```ts
+ * import { decodeSafetensors, SafetensorsError } from "@metatokens/model/safetensors";
+ * try {
+ *   decodeSafetensors(new Uint8Array(3), "m.safetensors");
+ * } catch (e) {
+ *   console.log(e instanceof SafetensorsError, (e as SafetensorsError).source); // true "m.safetensors"
+ * }
+ * ```
+ */
+export class SafetensorsError extends Error {
+  /** What the bytes were called: usually the file path. */
+  readonly source: string;
+  /** Creates the error for `source`; the message is prefixed with `Cannot read safetensors "<source>": `. */
+  constructor(source: string, message: string, options?: ErrorOptions) {
+    super(`Cannot read safetensors "${source}": ${message}`, options);
+    this.name = "SafetensorsError";
+    this.source = source;
+  }
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Compares strings by code point, which is the UTF-8 byte order the reference sorts by. */
@@ -63,6 +103,11 @@ function compareCodePoints(a: string, b: string): number {
 
 function isShape(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((d) => Number.isSafeInteger(d) && d >= 0);
+}
+
+/** Sets `record[key]` as an own property, even for keys such as `__proto__`. */
+function define<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function product(shape: readonly number[]): number {
@@ -105,7 +150,7 @@ export function encodeSafetensors(tensors: StateDict, metadata?: Record<string, 
           } is a ${typeof value}, expected a string`,
         );
       }
-      sorted[key] = value;
+      define(sorted, key, value);
     }
     header.__metadata__ = sorted;
   }
@@ -133,7 +178,7 @@ export function encodeSafetensors(tensors: StateDict, metadata?: Record<string, 
       );
     }
     const end = offset + 4 * data.length;
-    header[name] = { dtype: "F32", shape, data_offsets: [offset, end] };
+    define(header, name, { dtype: "F32", shape, data_offsets: [offset, end] });
     offset = end;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
@@ -200,19 +245,82 @@ interface Entry {
 }
 
 /**
+ * Checks the structure of a header's JSON text before `JSON.parse` sees it, in one
+ * pass: objects and arrays nest at most {@linkcode MAX_HEADER_DEPTH} deep, and no
+ * object has the same key twice (keys are compared after unescaping, so `"a"` and
+ * `"\u0061"` are the same). Syntax errors are left to `JSON.parse`.
+ */
+function checkHeaderStructure(text: string, fail: (message: string) => never): void {
+  const QUOTE = 0x22, BACKSLASH = 0x5c;
+  const objects: (Set<string> | null)[] = []; // one per open bracket: its keys, or null for an array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== QUOTE) j += text.charCodeAt(j) === BACKSLASH ? 2 : 1;
+      const keys = objects.at(-1);
+      if (expectKey && keys) {
+        let key = text.slice(i + 1, j);
+        if (key.includes("\\")) {
+          try {
+            key = JSON.parse(text.slice(i, j + 1));
+          } catch {
+            return; // a bad escape: JSON.parse reports it
+          }
+        }
+        if (keys.has(key)) {
+          fail(
+            objects.length === 1
+              ? `the header names tensor ${quote(key)} twice; names must be unique`
+              : `the header has key ${quote(key)} twice in one object; keys must be unique`,
+          );
+        }
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) { // { [
+      if (objects.length >= MAX_HEADER_DEPTH) {
+        fail(`the header nests deeper than the limit of ${MAX_HEADER_DEPTH} levels of objects and arrays`);
+      }
+      objects.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) { // } ]
+      objects.pop();
+      expectKey = false;
+    } else if (c === 0x2c) { // ,
+      expectKey = objects.at(-1) instanceof Set;
+    } else if (c === 0x3a) { // :
+      expectKey = false;
+    }
+  }
+}
+
+/** An own property of a plain object, or undefined (never an inherited one such as `toString`). */
+function own(record: object, key: string): unknown {
+  return Object.hasOwn(record, key) ? (record as Record<string, unknown>)[key] : undefined;
+}
+
+/**
  * Decodes safetensors bytes, validating the whole header against the file first.
  *
- * Checked before any data is read: the header length lies within the file, the header
- * is a UTF-8 JSON object, every entry has a supported dtype, a shape of non-negative
- * integers and `data_offsets` `[begin, end]` with `end - begin` equal to the dtype size
- * times the number of elements, no two tensors overlap, and every tensor lies inside the
- * data buffer (a file whose tensors run past its end reads as truncated). Gaps between
- * tensors are allowed. F16, BF16 and F64 tensors are converted to f32.
+ * Checked before the header is parsed: the header length lies within the file and
+ * within {@linkcode MAX_HEADER_BYTES}, the header is UTF-8 without a byte order mark,
+ * nests at most {@linkcode MAX_HEADER_DEPTH} deep and repeats no key (so no tensor
+ * name twice). Checked before any data is read: the header is a JSON object, every
+ * entry has a supported dtype (an own key of {@linkcode SUPPORTED_DTYPES}), a shape of
+ * non-negative integers and `data_offsets` `[begin, end]` with `end - begin` equal to
+ * the dtype size times the number of elements, no two tensors overlap, and every
+ * tensor lies inside the data buffer (a file whose tensors run past its end reads as
+ * truncated). Gaps between tensors are allowed. F16, BF16 and F64 tensors are
+ * converted to f32. The work is linear in the file size.
  *
  * @param bytes The file contents.
  * @param source What to call the bytes in error messages, usually the file path.
  * @returns The tensors and the `__metadata__` map.
- * @throws {Error} Any validation failure, with a message naming `source`, the tensor and the value.
+ * @throws {SafetensorsError} Any validation failure, with a message naming `source`, the
+ *   tensor and the value (at most about 200 characters of it).
  *
  * @example
  * ```ts
@@ -228,7 +336,7 @@ interface Entry {
  */
 export function decodeSafetensors(bytes: Uint8Array, source = "<bytes>"): SafetensorsContents {
   const fail = (message: string): never => {
-    throw new Error(`Cannot read safetensors "${source}": ${message}`);
+    throw new SafetensorsError(source, message);
   };
   if (bytes.length < 8) {
     fail(`the file is ${bytes.length} bytes, too short for the 8-byte header length`);
@@ -241,20 +349,25 @@ export function decodeSafetensors(bytes: Uint8Array, source = "<bytes>"): Safete
   if (headerLength > MAX_HEADER_BYTES) {
     fail(`header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
+  const headerBytes = bytes.subarray(8, 8 + headerLength);
+  if (headerBytes[0] === 0xef && headerBytes[1] === 0xbb && headerBytes[2] === 0xbf) {
+    fail("the header starts with a UTF-8 byte order mark; expected JSON text without one");
+  }
   let text = "";
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
     fail(`the ${headerLength}-byte header is not valid UTF-8`);
   }
+  checkHeaderStructure(text, fail);
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (e) {
-    fail(`the header is not valid JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 60))}`);
+    fail(`the header is not valid JSON (${(e as Error).message.slice(0, 200)}): ${quote(text, 60)}`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    fail(`the header is ${JSON.stringify(header)?.slice(0, 60)}, expected a JSON object`);
+    fail(`the header is ${preview(header, 60)}, expected a JSON object`);
   }
   const bufferStart = 8 + headerLength;
   const bufferLength = bytes.length - bufferStart;
@@ -263,47 +376,45 @@ export function decodeSafetensors(bytes: Uint8Array, source = "<bytes>"): Safete
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        fail(`"__metadata__" is ${JSON.stringify(raw)}, expected an object of strings`);
+        fail(`"__metadata__" is ${preview(raw)}, expected an object of strings`);
       }
       for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof value !== "string") {
-          fail(`metadata "${key}" is ${JSON.stringify(value)}, expected a string`);
+          fail(`metadata ${quote(key)} is ${preview(value)}, expected a string`);
         }
-        metadata[key] = value as string;
+        define(metadata, key, value as string);
       }
       continue;
     }
+    const tensor = `tensor ${quote(name)}`;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      fail(`tensor "${name}" has entry ${JSON.stringify(raw)}, expected {dtype, shape, data_offsets}`);
+      fail(`${tensor} has entry ${preview(raw)}, expected {dtype, shape, data_offsets}`);
     }
-    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtype !== "string" || !(dtype in SUPPORTED_DTYPES)) {
+    const entry = raw as object;
+    const dtype = own(entry, "dtype"), shape = own(entry, "shape"), offsets = own(entry, "data_offsets");
+    if (typeof dtype !== "string" || !Object.hasOwn(SUPPORTED_DTYPES, dtype)) {
       fail(
-        `tensor "${name}" has dtype ${JSON.stringify(dtype)}; supported dtypes are ${
+        `${tensor} has dtype ${preview(dtype)}; supported dtypes are ${
           Object.keys(SUPPORTED_DTYPES).join(", ")
         }`,
       );
     }
     if (!isShape(shape)) {
-      fail(`tensor "${name}" has shape ${JSON.stringify(shape)}, expected a list of non-negative integers`);
+      fail(`${tensor} has shape ${preview(shape)}, expected a list of non-negative integers`);
     }
     if (
       !Array.isArray(offsets) || offsets.length !== 2 ||
       !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
     ) {
-      fail(
-        `tensor "${name}" has data_offsets ${
-          JSON.stringify(offsets)
-        }, expected [begin, end] with 0 ≤ begin ≤ end`,
-      );
+      fail(`${tensor} has data_offsets ${preview(offsets)}, expected [begin, end] with 0 ≤ begin ≤ end`);
     }
     const s = shape as number[], [begin, end] = offsets as number[];
     const expected = product(s) * SUPPORTED_DTYPES[dtype as string];
     if (end - begin !== expected) {
       fail(
-        `tensor "${name}" has data_offsets [${begin}, ${end}] spanning ${
-          end - begin
-        } bytes, but ${dtype} shape ${formatShape(s)} needs ${expected}`,
+        `${tensor} has data_offsets [${begin}, ${end}] spanning ${end - begin} bytes, but ${dtype} shape ${
+          s.length <= 16 ? formatShape(s) : preview(s)
+        } needs ${expected}`,
       );
     }
     entries.push({ name, dtype: dtype as string, shape: s, begin, end });
@@ -317,7 +428,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = "<bytes>"): Safete
     if (entry.end === entry.begin) continue;
     if (previous !== null && entry.begin < previous.end) {
       fail(
-        `tensors "${previous.name}" [${previous.begin}, ${previous.end}] and "${entry.name}" [${entry.begin}, ${entry.end}] overlap`,
+        `tensors ${quote(previous.name)} [${previous.begin}, ${previous.end}] and ${
+          quote(entry.name)
+        } [${entry.begin}, ${entry.end}] overlap`,
       );
     }
     previous = entry;
@@ -333,13 +446,15 @@ export function decodeSafetensors(bytes: Uint8Array, source = "<bytes>"): Safete
   for (const entry of entries) {
     if (entry.end > bufferLength) {
       fail(
-        `tensor "${entry.name}" has data_offsets [${entry.begin}, ${entry.end}] past the end of the ${bufferLength}-byte data buffer`,
+        `tensor ${
+          quote(entry.name)
+        } has data_offsets [${entry.begin}, ${entry.end}] past the end of the ${bufferLength}-byte data buffer`,
       );
     }
   }
   const tensors: StateDict = {};
   for (const { name, dtype, shape, begin } of entries) {
-    tensors[name] = { shape, data: readArray(bytes, bufferStart + begin, product(shape), dtype) };
+    define(tensors, name, { shape, data: readArray(bytes, bufferStart + begin, product(shape), dtype) });
   }
   return { tensors, metadata };
 }
@@ -349,7 +464,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "<bytes>"): Safete
  *
  * @param path The file to read.
  * @returns The tensors and the `__metadata__` map.
- * @throws {Error} A missing file or any validation failure, naming the path.
+ * @throws {SafetensorsError} A missing or unreadable file or any validation failure, naming the path.
  *
  * @example
  * ```ts
@@ -365,8 +480,8 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`Cannot read safetensors "${path}": no such file`);
-    throw new Error(`Cannot read safetensors "${path}": ${(e as Error).message}`, { cause: e });
+    if (e instanceof Deno.errors.NotFound) throw new SafetensorsError(path, "no such file");
+    throw new SafetensorsError(path, (e as Error).message, { cause: e });
   }
   return decodeSafetensors(bytes, path);
 }

@@ -4,6 +4,7 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   readSafetensors,
+  SafetensorsError,
   type StateDict,
   writeSafetensors,
 } from "./safetensors.ts";
@@ -234,4 +235,88 @@ Deno.test("file write is atomic and read names the path", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("issue 14: a header nested a million deep is refused before parsing, quickly and briefly", () => {
+  const depth = 1_000_000;
+  const text = '{"a":' + "[".repeat(depth) + "]".repeat(depth) + "}";
+  const start = performance.now();
+  const message = errorOf(() => decodeSafetensors(build(null, undefined, text), "deep.st"));
+  assert.ok(performance.now() - start < 500, `took ${performance.now() - start} ms`);
+  assert.equal(
+    message,
+    'Cannot read safetensors "deep.st": the header nests deeper than the limit of 8 levels of objects and arrays',
+  );
+  // Brackets inside strings do not count.
+  const names = { "[[[[[[[[[[": { dtype: "F32", shape: [0], data_offsets: [0, 0] } };
+  assert.deepEqual(Object.keys(decodeSafetensors(build(names)).tensors), ["[[[[[[[[[["]);
+});
+
+Deno.test("issue 14: duplicate tensor names, duplicate keys and a byte order mark are refused", () => {
+  const entry = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}';
+  const data = f32Bytes([1]);
+  assert.match(
+    errorOf(() => decodeSafetensors(build(null, data, `{"w":${entry},"w":${entry}}`))),
+    /the header names tensor "w" twice; names must be unique$/,
+  );
+  assert.match(
+    errorOf(() => decodeSafetensors(build(null, data, `{"w":${entry}, "\\u0077" :${entry}}`))),
+    /names tensor "w" twice/,
+  );
+  assert.match(
+    errorOf(() => decodeSafetensors(build(null, data, '{"w":{"dtype":"F32","dtype":"F16","shape":[1]}}'))),
+    /the header has key "dtype" twice in one object/,
+  );
+  const bom = build(null, data, `\uFEFF{"w":${entry}}`);
+  assert.match(errorOf(() => decodeSafetensors(bom)), /starts with a UTF-8 byte order mark/);
+  // Keys equal in different objects are fine.
+  const twoObjects = `{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":${entry}}`;
+  assert.deepEqual(Object.keys(decodeSafetensors(build(null, data, twoObjects)).tensors).sort(), ["a", "b"]);
+});
+
+Deno.test("issue 14: dtypes are own keys, so toString and constructor are refused by name", () => {
+  for (const dtype of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+    assert.equal(
+      errorOf(() =>
+        decodeSafetensors(build({ w: { dtype, shape: [1], data_offsets: [0, 4] } }, f32Bytes([1])))
+      ),
+      `Cannot read safetensors "<bytes>": tensor "w" has dtype "${dtype}"; supported dtypes are F32, F16, BF16, F64`,
+    );
+  }
+});
+
+Deno.test("issue 14: error messages quote at most about 200 characters of the file", () => {
+  const name = "n".repeat(1_000_000);
+  const cases = [
+    build({ [name]: { dtype: "I8", shape: [1], data_offsets: [0, 1] } }),
+    build({ w: { dtype: "x".repeat(1_000_000), shape: [1], data_offsets: [0, 4] } }),
+    build({ w: { dtype: "F32", shape: Array(100_000).fill(-1), data_offsets: [0, 4] } }),
+    build({ w: { dtype: "F32", shape: Array(100_000).fill(1), data_offsets: [0, 8] } }),
+    build({ __metadata__: { [name]: 1 } }),
+    build({ w: "s".repeat(1_000_000) }),
+    build(null, undefined, "x".repeat(1_000_000)),
+    build(null, undefined, JSON.stringify("q".repeat(1_000_000))),
+  ];
+  for (const bytes of cases) {
+    let e: unknown = null;
+    try {
+      decodeSafetensors(bytes);
+    } catch (caught) {
+      e = caught;
+    }
+    assert.ok(e instanceof SafetensorsError);
+    assert.ok(e.message.length < 600, `${e.message.length} characters: ${e.message.slice(0, 120)}`);
+  }
+});
+
+Deno.test("a tensor named __proto__ stays a tensor and leaves the prototype alone", () => {
+  const tensors: StateDict = {};
+  Object.defineProperty(tensors, "__proto__", {
+    value: { shape: [1], data: new Float32Array([5]) },
+    enumerable: true,
+  });
+  const back = decodeSafetensors(encodeSafetensors(tensors)).tensors;
+  assert.ok(Object.hasOwn(back, "__proto__"));
+  assert.equal(Object.getPrototypeOf(back), Object.prototype);
+  assert.deepEqual(Array.from(back["__proto__"].data), [5]);
 });
