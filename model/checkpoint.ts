@@ -3,7 +3,7 @@
  *
  * ```text
  * model.safetensors      the parameters (nanoGPT state-dict names)
- * config.json            the model config
+ * config.json            the model config: every key of GptConfig (read by checkpointConfig)
  * optimizer.safetensors  AdamW moments "m.<param>" and "v.<param>", metadata {step} (optional)
  * trainer_state.json     any JSON object: step, RNG state, data cursor, schedule, best val loss, ...
  * ```
@@ -22,6 +22,8 @@ import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { formatShape } from "@metatokens/tensor";
 import { replaceDir, writeNewFileSynced } from "@metatokens/tensor/fs";
+import { preview, quote } from "@metatokens/tensor/quote";
+import { checkpointConfig } from "./config.ts";
 import { decodeSafetensors, encodeSafetensors, type StateDict } from "./safetensors.ts";
 
 /** The model weights file inside a checkpoint directory. */
@@ -45,7 +47,7 @@ export interface OptimizerState {
 
 /** Everything a training run needs to resume. */
 export interface Checkpoint {
-  /** The model config, stored as `config.json`. */
+  /** The model config, stored as `config.json`: complete and valid ({@linkcode checkpointConfig}). */
   config: Record<string, unknown>;
   /** The parameters. */
   model: StateDict;
@@ -68,28 +70,29 @@ function checkOptimizer(
   step: number,
 ): void {
   if (!Number.isSafeInteger(step) || step < 0) {
-    throw new Error(`${what}: optimizer step ${JSON.stringify(step)} is not a non-negative integer`);
+    throw new Error(`${what}: optimizer step ${preview(step)} is not a non-negative integer`);
   }
   for (const [prefix, moments, other] of [["m", m, v], ["v", v, m]] as const) {
     for (const [name, moment] of Object.entries(moments)) {
-      const param = model[name];
-      if (param === undefined) {
-        throw new Error(`${what}: optimizer tensor "${prefix}.${name}" has no model tensor "${name}"`);
+      const tensor = quote(`${prefix}.${name}`);
+      if (!Object.hasOwn(model, name)) {
+        throw new Error(`${what}: optimizer tensor ${tensor} has no model tensor ${quote(name)}`);
       }
+      const param = model[name];
       if (
         param.shape.length !== moment.shape.length || param.shape.some((d, i) => d !== moment.shape[i])
       ) {
         throw new Error(
-          `${what}: optimizer tensor "${prefix}.${name}" has shape ${
-            formatShape(moment.shape)
-          }, but model tensor "${name}" has ${formatShape(param.shape)}`,
+          `${what}: optimizer tensor ${tensor} has shape ${formatShape(moment.shape)}, but model tensor ${
+            quote(name)
+          } has ${formatShape(param.shape)}`,
         );
       }
-      if (!(name in other)) {
+      if (!Object.hasOwn(other, name)) {
         throw new Error(
-          `${what}: optimizer tensor "${prefix}.${name}" has no matching "${
-            prefix === "m" ? "v" : "m"
-          }.${name}"`,
+          `${what}: optimizer tensor ${tensor} has no matching ${
+            quote(`${prefix === "m" ? "v" : "m"}.${name}`)
+          }`,
         );
       }
     }
@@ -131,8 +134,9 @@ function random(): string {
  * Saves a checkpoint directory atomically (see the module doc), replacing any checkpoint
  * already at `dir`, and removes leftovers of earlier interrupted saves of `dir`.
  *
- * Everything is validated before anything is written: optimizer moments must name model
- * tensors of the same shape, and `m` and `v` must cover the same names.
+ * Everything is validated before anything is written: the config must be complete and
+ * valid ({@linkcode checkpointConfig}), optimizer moments must name model tensors of the
+ * same shape, and `m` and `v` must cover the same names.
  *
  * @param dir The checkpoint directory; its parent is created if missing.
  * @param ckpt What to save.
@@ -143,11 +147,12 @@ function random(): string {
  * @example
  * ```ts
  * import { loadCheckpoint, saveCheckpoint } from "@metatokens/model/checkpoint";
+ * import { PRESETS } from "@metatokens/model/config";
  * const root = await Deno.makeTempDir();
  * const dir = root + "/ckpt";
  * const w = { shape: [2], data: new Float32Array([1, 2]) };
  * await saveCheckpoint(dir, {
- *   config: { nLayer: 1 },
+ *   config: { ...PRESETS.tiny, nLayer: 1 },
  *   model: { w },
  *   optimizer: { m: { w }, v: { w }, step: 5 },
  *   trainerState: { step: 5, bestValLoss: 3.25 },
@@ -160,7 +165,7 @@ function random(): string {
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<void> {
   dir = resolve(dir);
   const what = `Cannot save checkpoint "${dir}"`;
-  if (!isPlainObject(ckpt.config)) throw new Error(`${what}: config is not an object`);
+  const config = checkpointConfig(ckpt.config, join(dir, CONFIG_FILE));
   if (!isPlainObject(ckpt.trainerState)) throw new Error(`${what}: trainerState is not an object`);
   const optimizer = ckpt.optimizer;
   if (optimizer !== null) checkOptimizer(what, ckpt.model, optimizer.m, optimizer.v, optimizer.step);
@@ -178,7 +183,7 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<voi
   // Encode first, so that bad tensors fail before anything touches the disk.
   const files: [string, Uint8Array][] = [
     [MODEL_FILE, encodeSafetensors(ckpt.model, { format: "pt" })],
-    [CONFIG_FILE, new TextEncoder().encode(JSON.stringify(ckpt.config, null, 2) + "\n")],
+    [CONFIG_FILE, new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n")],
     [TRAINER_STATE_FILE, new TextEncoder().encode(JSON.stringify(ckpt.trainerState, null, 2) + "\n")],
   ];
   if (optimizer !== null) {
@@ -216,10 +221,10 @@ async function readJsonObject(what: string, dir: string, name: string): Promise<
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${what}: ${name} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${what}: ${name} is not valid JSON (${(e as Error).message.slice(0, 200)})`);
   }
   if (!isPlainObject(value)) {
-    throw new Error(`${what}: ${name} holds ${JSON.stringify(value)?.slice(0, 60)}, expected a JSON object`);
+    throw new Error(`${what}: ${name} holds ${preview(value, 60)}, expected a JSON object`);
   }
   return value;
 }
@@ -237,6 +242,8 @@ async function readOptional(path: string): Promise<Uint8Array | null> {
  * Loads and validates a checkpoint directory written by {@linkcode saveCheckpoint}.
  *
  * Checked: the directory and its required files exist, the JSON files are objects, the
+ * config is complete and valid ({@linkcode checkpointConfig}: nothing is filled from a
+ * preset, sizes are bounded before any model is built), the
  * safetensors files are sound (every offset against the file), the optimizer tensors are
  * all `m.<name>` / `v.<name>` of model tensors with the same shape, and its `step` metadata
  * is a non-negative integer.
@@ -249,10 +256,11 @@ async function readOptional(path: string): Promise<Uint8Array | null> {
  * @example
  * ```ts
  * import { loadCheckpoint, saveCheckpoint } from "@metatokens/model/checkpoint";
+ * import { PRESETS } from "@metatokens/model/config";
  * const root = await Deno.makeTempDir();
  * const dir = root + "/weights-only";
  * const model = { "transformer.wte.weight": { shape: [1, 1], data: new Float32Array([0.5]) } };
- * await saveCheckpoint(dir, { config: {}, model, optimizer: null, trainerState: {} });
+ * await saveCheckpoint(dir, { config: { ...PRESETS.tiny }, model, optimizer: null, trainerState: {} });
  * console.log((await loadCheckpoint(dir)).optimizer); // null
  * await Deno.remove(root, { recursive: true });
  * ```
@@ -282,7 +290,9 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     throw new Error(`${what}: no such directory`);
   }
   if (!info.isDirectory) throw new Error(`${what}: it is not a directory`);
-  const config = await readJsonObject(what, dir, CONFIG_FILE);
+  const config = {
+    ...checkpointConfig(await readJsonObject(what, dir, CONFIG_FILE), join(dir, CONFIG_FILE)),
+  };
   const modelBytes = await readOptional(join(dir, MODEL_FILE));
   if (modelBytes === null) throw new Error(`${what}: ${MODEL_FILE} is missing`);
   const model = decodeSafetensors(modelBytes, join(dir, MODEL_FILE)).tensors;
@@ -294,18 +304,24 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     const { tensors, metadata } = decodeSafetensors(optimizerBytes, path);
     const m: StateDict = {}, v: StateDict = {};
     for (const [name, t] of Object.entries(tensors)) {
-      if (name.startsWith("m.")) m[name.slice(2)] = t;
-      else if (name.startsWith("v.")) v[name.slice(2)] = t;
-      else {throw new Error(
-          `${what}: ${OPTIMIZER_FILE} holds "${name}", expected only "m.<param>" and "v.<param>"`,
-        );}
+      const moments = name.startsWith("m.") ? m : name.startsWith("v.") ? v : null;
+      if (moments === null) {
+        throw new Error(
+          `${what}: ${OPTIMIZER_FILE} holds ${quote(name)}, expected only "m.<param>" and "v.<param>"`,
+        );
+      }
+      // An own property even for a parameter named "__proto__".
+      Object.defineProperty(moments, name.slice(2), {
+        value: t,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     const stepText = metadata.step;
     if (stepText === undefined || !/^\d+$/.test(stepText)) {
       throw new Error(
-        `${what}: ${OPTIMIZER_FILE} has step metadata ${
-          JSON.stringify(stepText)
-        }, expected a non-negative integer`,
+        `${what}: ${OPTIMIZER_FILE} has step metadata ${preview(stepText)}, expected a non-negative integer`,
       );
     }
     const step = Number(stepText);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { PRESETS } from "./config.ts";
 import { encodeSafetensors } from "./safetensors.ts";
 
 function sample(seed: number): Checkpoint {
@@ -12,7 +13,7 @@ function sample(seed: number): Checkpoint {
     ),
   });
   return {
-    config: { nLayer: 2, nEmbd: 4, posEncoding: "ape", yarn: null },
+    config: { ...PRESETS.tiny, nLayer: 2, nEmbd: 4, nHead: 2, posEncoding: "ape", yarn: null },
     model: { "transformer.wte.weight": arr([3, 4], 0), "transformer.ln_f.bias": arr([4], 1) },
     optimizer: {
       m: { "transformer.wte.weight": arr([3, 4], 2), "transformer.ln_f.bias": arr([4], 3) },
@@ -237,10 +238,11 @@ Deno.test("a process killed at random moments while saving never loses the last 
     // The child saves checkpoint k = 1, 2, 3, ... in a loop: every value of checkpoint k is k.
     const child = `
       import { saveCheckpoint } from ${JSON.stringify(module)};
+      import { PRESETS } from ${JSON.stringify(new URL("./config.ts", import.meta.url).href)};
       const dir = ${JSON.stringify(dir)};
       for (let k = 1; ; k++) {
         const t = () => ({ shape: [250, 1000], data: new Float32Array(250000).fill(k) });
-        await saveCheckpoint(dir, { config: { k }, model: { w: t() }, optimizer: { m: { w: t() }, v: { w: t() }, step: k },
+        await saveCheckpoint(dir, { config: { ...PRESETS.tiny, ropeTheta: 1000 + k }, model: { w: t() }, optimizer: { m: { w: t() }, v: { w: t() }, step: k },
           trainerState: { k } });
       }`;
     let lastSeen = 0;
@@ -267,7 +269,7 @@ Deno.test("a process killed at random moments while saving never loses the last 
       }
       const k = ckpt.trainerState.k as number;
       assert.ok(k >= 1);
-      assert.deepEqual(ckpt.config, { k });
+      assert.deepEqual(ckpt.config, { ...PRESETS.tiny, ropeTheta: 1000 + k });
       assert.equal(ckpt.optimizer?.step, k);
       for (const t of [ckpt.model.w, ckpt.optimizer!.m.w, ckpt.optimizer!.v.w]) {
         assert.ok(t.data.every((x) => x === k), `checkpoint ${k} holds other values`);
@@ -275,5 +277,56 @@ Deno.test("a process killed at random moments while saving never loses the last 
       lastSeen = k;
     }
     assert.ok(lastSeen >= 1, "the child never completed a save");
+  });
+});
+
+Deno.test("issue 14: a checkpoint's config.json is validated on load, before any model is built", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    const config = join(dir, "config.json");
+    const write = (value: unknown) => Deno.writeTextFile(config, JSON.stringify(value));
+    await write({ ...sample(1).config, nLayer: 1_000_000_000 });
+    await assert.rejects(() => loadCheckpoint(dir), {
+      name: "TypeError",
+      message: `Cannot use nLayer = 1000000000 in model config "${config}": expected an integer in [1, 1024]`,
+    });
+    await Deno.writeTextFile(config, JSON.stringify({ ...sample(1).config }).replace("10000", "1e999"));
+    await assert.rejects(() => loadCheckpoint(dir), /ropeTheta = Infinity .*expected a finite number > 1/);
+    const { nHead: _, ...noHeads } = sample(1).config;
+    await write(noHeads);
+    await assert.rejects(() => loadCheckpoint(dir), /model config "[^"]*config\.json": it has no "nHead"/);
+    await write({ ...sample(1).config, toString: 1 });
+    await assert.rejects(() => loadCheckpoint(dir), /unknown model config key "toString"/);
+  });
+});
+
+Deno.test("issue 14: saving refuses an incomplete config, so every saved checkpoint loads", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await assert.rejects(
+      () => saveCheckpoint(dir, { ...sample(1), config: { nLayer: 2 } }),
+      /it has no "vocabSize"/,
+    );
+    assert.deepEqual(names(root), []);
+  });
+});
+
+Deno.test("optimizer tensors named after Object.prototype keys are refused by name, not by an engine error", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    const t = { shape: [1], data: new Float32Array(1) };
+    for (const name of ["toString", "constructor", "__proto__"]) {
+      const tensors = {};
+      for (const key of [`m.${name}`, `v.${name}`]) {
+        Object.defineProperty(tensors, key, { value: t, enumerable: true });
+      }
+      await Deno.writeFile(join(dir, "optimizer.safetensors"), encodeSafetensors(tensors, { step: "1" }));
+      await assert.rejects(() => loadCheckpoint(dir), {
+        name: "Error",
+        message: new RegExp(`optimizer tensor "m\\.${name}" has no model tensor "${name}"`),
+      });
+    }
   });
 });

@@ -27,7 +27,7 @@ import {
   zeros,
 } from "@metatokens/tensor";
 import type { Checkpoint } from "./checkpoint.ts";
-import { gptConfig } from "./config.ts";
+import { checkpointConfig } from "./config.ts";
 import { type Batch, Gpt } from "./gpt.ts";
 import type { StateDict } from "./safetensors.ts";
 
@@ -457,6 +457,13 @@ export function loadWeights(model: Gpt, state: StateDict, options: { partial?: b
  * the CLI sets from `--device`). The caller owns the model: free it with
  * {@linkcode Gpt.dispose} or `using`.
  *
+ * The config is read with {@linkcode checkpointConfig} before anything is
+ * allocated: every key is required (nothing comes from a preset) and the
+ * sizes are bounded.
+ *
+ * @throws {TypeError} A config with a missing, unknown or mistyped key.
+ * @throws {RangeError} A config whose model is too large or inconsistent.
+ *
  * @example
  * ```ts
  * import { Rng } from "@metatokens/tensor";
@@ -472,7 +479,7 @@ export function modelFromCheckpoint(
   ckpt: Pick<Checkpoint, "config" | "model">,
   backend: Backend = defaultBackend(),
 ): Gpt {
-  const model = new Gpt(gptConfig(ckpt.config, "tiny"), new Rng(0), backend);
+  const model = new Gpt(checkpointConfig(ckpt.config, "checkpoint config"), new Rng(0), backend);
   loadWeights(model, ckpt.model);
   return model;
 }

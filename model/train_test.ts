@@ -6,6 +6,7 @@ import { WindowSource } from "./_testing/window_source.ts";
 import { Gpt } from "./gpt.ts";
 import {
   learningRate,
+  modelFromCheckpoint,
   NonFiniteLossError,
   PAPER_TRAIN_OPTIONS,
   Trainer,
@@ -159,4 +160,17 @@ Deno.test("lifetimes: Trainer and Gpt free every byte they allocated (using), an
   await resumed.evaluate();
   assert.deepEqual(resumed.valLosses.map(([step]) => step), [1, 2]);
   assert.equal(resumed.valLosses[0][1], (ckpt.trainerState.valLosses as [number, number][])[0][1]);
+});
+
+Deno.test("issue 14: modelFromCheckpoint refuses a config without nHead instead of taking the tiny preset's", () => {
+  const config = gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 8, vocabSize: 32, metaTokenId: 31 });
+  const { nHead: _, ...noHeads } = config;
+  assert.throws(() => modelFromCheckpoint({ config: noHeads, model: {} }), {
+    name: "TypeError",
+    message: /it has no "nHead"; a checkpoint's config names every key/,
+  });
+  assert.throws(
+    () => modelFromCheckpoint({ config: { ...config, nLayer: 1e9 }, model: {} }),
+    /nLayer = 1000000000/,
+  );
 });

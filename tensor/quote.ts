@@ -52,7 +52,8 @@ export function quote(text: string, max: number = QUOTE_CHARS): string {
  * `JSON.stringify`, it stops as soon as it has `max` characters, so its cost
  * does not depend on the size or depth of `value`; a cut preview ends in `…`.
  *
- * @param value Any value; `undefined`, functions and symbols print as their `String` form.
+ * @param value Any value; numbers (`NaN`, `Infinity` too), `undefined`, functions and symbols
+ *   print as their `String` form.
  * @param max The longest preview (default {@linkcode QUOTE_CHARS}).
  * @returns The preview.
  *
@@ -72,7 +73,7 @@ export function preview(value: unknown, max: number = QUOTE_CHARS): string {
   const walk = (v: unknown): void => {
     if (full()) return;
     if (typeof v === "string") emit(JSON.stringify(cut(v, max - out.length)));
-    else if (v === null || typeof v === "number" || typeof v === "boolean") emit(JSON.stringify(v));
+    else if (v === null || typeof v === "number" || typeof v === "boolean") emit(String(v));
     else if (Array.isArray(v)) {
       emit("[");
       for (let i = 0; i < v.length && !full(); i++) {

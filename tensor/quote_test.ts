@@ -21,6 +21,7 @@ Deno.test("preview prints JSON values like JSON.stringify while short", () => {
     assert.equal(preview(v), JSON.stringify(v));
   }
   assert.equal(preview(undefined), "undefined");
+  assert.equal(preview([NaN, -Infinity]), "[NaN,-Infinity]");
 });
 
 Deno.test("preview of a huge or deeply nested value is bounded in length and time", () => {
