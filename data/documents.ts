@@ -12,11 +12,17 @@
  *   line break between two non-space characters), so the tokens are exactly
  *   those of the whole text.
  * - `.jsonl`: one JSON object per line with a `text` string field.
- * - `.json.gz` (C4's shards) and `.jsonl.gz`: the same, gzip-compressed.
+ * - `.json.gz` (C4's shards) and `.jsonl.gz`: the same, gzip-compressed; several
+ *   gzip members back to back (`cat a.gz b.gz`) and zero padding after the last
+ *   one read as gzip itself reads them.
+ *
+ * Errors quote at most about 200 characters of a file (`@metatokens/tensor/quote`).
  *
  * @module
  */
 
+import { preview } from "@metatokens/tensor/quote";
+import { gunzipStream } from "./_gunzip.ts";
 import { CORPUS_EXTENSIONS } from "./glob.ts";
 
 /** A piece of a document; `end` marks the document's last piece. */
@@ -98,7 +104,7 @@ export async function* readTextChunks(path: string): AsyncGenerator<string> {
     });
   }
   let bytes: ReadableStream<Uint8Array<ArrayBuffer>> = file.readable;
-  if (path.endsWith(".gz")) bytes = bytes.pipeThrough(new DecompressionStream("gzip"));
+  if (path.endsWith(".gz")) bytes = bytes.pipeThrough(gunzipStream());
   const reader = bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })).getReader();
   try {
     while (true) {
@@ -110,7 +116,7 @@ export async function* readTextChunks(path: string): AsyncGenerator<string> {
           throw new InvalidUtf8Error(path, e);
         }
         throw new Error(
-          `Cannot read corpus "${path}": ${(e as Error).message}; expected ${
+          `Cannot read corpus "${path}": ${(e as Error).message.slice(0, 200)}; expected ${
             path.endsWith(".gz") ? "a complete gzip file" : "a readable file"
           }`,
           { cause: e },
@@ -211,15 +217,15 @@ async function* jsonlPieces(path: string): AsyncGenerator<DocumentPiece> {
     } catch (e) {
       throw new SyntaxError(
         `Cannot read corpus "${path}" at line ${lineNo}: invalid JSON (${
-          (e as Error).message
+          (e as Error).message.slice(0, 200)
         }); expected one JSON object per line with a "text" string field`,
       );
     }
     const text = (value as { text?: unknown } | null)?.text;
     if (typeof value !== "object" || value === null || Array.isArray(value) || typeof text !== "string") {
       const found = typeof value === "object" && value !== null && !Array.isArray(value)
-        ? `an object with keys ${JSON.stringify(Object.keys(value))}`
-        : JSON.stringify(value).slice(0, 40);
+        ? `an object with keys ${preview(Object.keys(value))}`
+        : preview(value, 40);
       throw new TypeError(
         `Cannot read corpus "${path}" at line ${lineNo}: found ${found}; expected a JSON object with a "text" string field`,
       );
@@ -248,7 +254,7 @@ export function readDocumentPieces(
   const mode = options.txt ?? "file";
   if (mode !== "file" && mode !== "paragraphs") {
     throw new RangeError(
-      `Cannot split text files by ${JSON.stringify(mode)}: expected "file" or "paragraphs"`,
+      `Cannot split text files by ${preview(mode)}: expected "file" or "paragraphs"`,
     );
   }
   const pieceChars = options.pieceChars ?? 1 << 20;

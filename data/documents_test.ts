@@ -161,3 +161,43 @@ Deno.test("whole documents become single pieces; empty ones are dropped", async 
     { text: "b", end: true },
   ]);
 });
+
+Deno.test(
+  "issue 14: multi-member and zero-padded gzip shards read whole (as `cat a.gz b.gz` makes)",
+  withDir(async (dir) => {
+    const a = gzipSync('{"text":"first"}\n'), b = gzipSync('{"text":"second"}\n');
+    const multi = join(dir, "multi.jsonl.gz"), padded = join(dir, "padded.json.gz");
+    await Deno.writeFile(multi, new Uint8Array([...a, ...b]));
+    await Deno.writeFile(padded, new Uint8Array([...a, ...b, ...new Uint8Array(1024)]));
+    const expected = [{ text: "first", end: true }, { text: "second", end: true }];
+    assert.deepEqual(await collect(readDocumentPieces(multi)), expected);
+    assert.deepEqual(await collect(readDocumentPieces(padded)), expected);
+    const garbage = join(dir, "garbage.json.gz");
+    await Deno.writeFile(garbage, new Uint8Array([...a, 0x42, 0x42]));
+    await assert.rejects(
+      () => collect(readDocumentPieces(garbage)),
+      /Cannot read corpus ".*garbage\.json\.gz": incorrect header check; expected a complete gzip file/,
+    );
+  }),
+);
+
+Deno.test(
+  "issue 14: corpus errors quote at most about 200 characters of the line",
+  withDir(async (dir) => {
+    const huge = "k".repeat(2_000_000);
+    const cases = [
+      `{"${huge}":1}`,
+      `"${huge}"`,
+      `[${"1,".repeat(500_000)}1]`,
+      `{"text": "${huge}`,
+      "[".repeat(100_000) + "]".repeat(100_000),
+    ];
+    for (const [i, line] of cases.entries()) {
+      const path = join(dir, `c${i}.jsonl`);
+      await Deno.writeTextFile(path, line + "\n");
+      const error = await collect(readDocumentPieces(path)).then(() => null, (e: Error) => e);
+      assert.ok(error instanceof SyntaxError || error instanceof TypeError, String(error));
+      assert.ok(error.message.length < 700, `case ${i}: ${error.message.length} characters`);
+    }
+  }),
+);
