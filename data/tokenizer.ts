@@ -9,6 +9,18 @@
  * text (as tiktoken's `encode_ordinary`), so corpus text can never inject an
  * end-of-text id by accident.
  *
+ * BPE merges within one pre-token (GPT-2's pre-tokenizer splits text into
+ * words, number runs, punctuation runs and whitespace runs), and its cost grows
+ * with the square of the pre-token's length: a run of 80,000 letters without
+ * a space took 2 s, a few megabytes hung. So a pre-token longer than
+ * {@linkcode MAX_PRETOKEN_CHARS} is split into pieces of that many characters,
+ * each encoded on its own: tokenizing is linear in the input. Pre-tokens of
+ * ordinary text are far shorter, so their tokens are exactly GPT-2's; only such
+ * long runs encode differently (the same text, possibly in more tokens than
+ * unbounded BPE would find). Splitting depends only on the pre-token itself, so
+ * a document cut where the pre-tokenizer splits anyway still encodes like the
+ * whole.
+ *
  * @module
  */
 
@@ -28,7 +40,40 @@ export const PADDED_VOCAB = 50304;
 const ORDINARY = { disallowedSpecial: new Set<string>() };
 
 /**
+ * The longest GPT-2 pre-token encoded whole, in characters (code points); longer
+ * ones are encoded in pieces of this many, so tokenizing is linear in the input.
+ */
+export const MAX_PRETOKEN_CHARS = 256;
+
+/** GPT-2's pre-tokenizer (`r50k_base`), as `gpt-tokenizer` applies it. */
+const PRETOKEN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/** Finds a run that could make a pre-token longer than {@linkcode MAX_PRETOKEN_CHARS}. */
+const LONG_RUN = new RegExp(
+  ["\\p{L}", "\\p{N}", "[^\\s\\p{L}\\p{N}]", "\\s"].map((c) => `${c}{${MAX_PRETOKEN_CHARS}}`).join("|"),
+  "u",
+);
+
+/** Pieces of at most {@linkcode MAX_PRETOKEN_CHARS} code points. */
+const PIECE = new RegExp(`[^]{1,${MAX_PRETOKEN_CHARS}}`, "gu");
+
+/** BPE of text without `_PAUSE_`, pushed onto `out`, with long pre-tokens split. */
+function encodeOrdinary(text: string, out: number[]): void {
+  if (!LONG_RUN.test(text)) {
+    for (const id of bpeEncode(text, ORDINARY)) out.push(id);
+    return;
+  }
+  // Rare: encode pre-token by pre-token (each re-tokenizes to itself), long ones in pieces.
+  for (const [pretoken] of text.matchAll(PRETOKEN)) {
+    const pieces = pretoken.length > MAX_PRETOKEN_CHARS ? pretoken.match(PIECE)! : [pretoken];
+    for (const piece of pieces) for (const id of bpeEncode(piece, ORDINARY)) out.push(id);
+  }
+}
+
+/**
  * Encodes text as GPT-2 ids, each `_PAUSE_` as the single id {@linkcode META_ID}.
+ * Linear in the length of `text`: pre-tokens longer than
+ * {@linkcode MAX_PRETOKEN_CHARS} are encoded in pieces (see the module doc).
  *
  * @example
  * ```ts
@@ -41,12 +86,10 @@ export function encode(text: string): Int32Array {
   if (typeof text !== "string") {
     throw new TypeError(`Cannot encode ${String(text)} (a ${typeof text}): expected a string`);
   }
-  const parts = text.split(META_TOKEN);
-  if (parts.length === 1) return Int32Array.from(bpeEncode(text, ORDINARY));
   const out: number[] = [];
-  parts.forEach((part, i) => {
+  text.split(META_TOKEN).forEach((part, i) => {
     if (i > 0) out.push(META_ID);
-    if (part.length > 0) { for (const id of bpeEncode(part, ORDINARY)) out.push(id); }
+    if (part.length > 0) encodeOrdinary(part, out);
   });
   return Int32Array.from(out);
 }
