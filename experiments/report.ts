@@ -424,6 +424,15 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
       `| chance (best constant answer) | ${chance.join(" | ")} |`,
       "",
     );
+    const skipping = r.finetuned.filter((x) => x.task === task.name && x.eval.full.skipped > 0);
+    if (skipping.length > 0) {
+      lines.push(
+        `Left out (prompt + answer longer than the model's context, an APE limit): ${
+          skipping.map((x) => `${x.eval.full.skipped} for ${label(x.model)} (seed ${x.seed})`).join(", ")
+        }; their cells count the rest.`,
+        "",
+      );
+    }
     const ablated: string[] = [], skipped: string[] = [];
     for (const trainLength of L) {
       for (const m of MODELS.filter((m) => m.meta)) {
