@@ -8,6 +8,7 @@
  */
 
 import { writeFileAtomic } from "@metatokens/tensor/fs";
+import { preview, quote } from "@metatokens/tensor/quote";
 import { TASK_NAMES, type TaskExample } from "./example.ts";
 
 /**
@@ -28,7 +29,8 @@ export function examplesToJsonl(examples: Iterable<TaskExample>): string {
 
 /**
  * Parses JSONL text back into examples; blank lines are skipped. A line that
- * is not JSON or lacks a field is an error naming `source` and the line.
+ * is not JSON or lacks a field is an error naming `source` and the line, quoting
+ * at most about 200 characters of it.
  *
  * @example
  * ```ts
@@ -46,26 +48,28 @@ export function parseExamplesJsonl(text: string, source = "JSONL text"): TaskExa
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new SyntaxError(`${where} is not JSON (${(e as Error).message}): "${line.slice(0, 80)}"`);
+      throw new SyntaxError(
+        `${where} is not JSON (${(e as Error).message.slice(0, 200)}): ${quote(line, 80)}`,
+      );
     }
     const ex = value as Record<string, unknown>;
     if (typeof ex !== "object" || ex === null || Array.isArray(ex)) {
-      throw new TypeError(`${where} is ${JSON.stringify(value)}: expected an example object`);
+      throw new TypeError(`${where} is ${preview(value)}: expected an example object`);
     }
     if (!(TASK_NAMES as readonly unknown[]).includes(ex.task)) {
       throw new TypeError(
-        `${where} has task ${JSON.stringify(ex.task)}: expected one of ${TASK_NAMES.join(", ")}`,
+        `${where} has task ${preview(ex.task)}: expected one of ${TASK_NAMES.join(", ")}`,
       );
     }
     for (const key of ["prompt", "answer"]) {
       if (typeof ex[key] !== "string") {
-        throw new TypeError(`${where} has ${key} ${JSON.stringify(ex[key])}: expected a string`);
+        throw new TypeError(`${where} has ${key} ${preview(ex[key])}: expected a string`);
       }
     }
     for (const key of ["phase", "promptTokens"]) {
       if (!Number.isInteger(ex[key]) || (ex[key] as number) < 0) {
         throw new TypeError(
-          `${where} has ${key} ${JSON.stringify(ex[key])}: expected a non-negative integer`,
+          `${where} has ${key} ${preview(ex[key])}: expected a non-negative integer`,
         );
       }
     }

@@ -66,3 +66,26 @@ Deno.test("bad lines are errors naming the source, line and field", () => {
   );
   assert.equal(examplesToJsonl([]), "");
 });
+
+Deno.test("issue 14: errors quote at most about 200 characters of a line", () => {
+  const huge = "h".repeat(5_000_000);
+  const ok = '"prompt":"p","answer":"a","phase":1,"promptTokens":1';
+  const lines = [
+    `{"task":"${huge}",${ok}}`,
+    `{"task":"parity","prompt":["${huge}"],"answer":"a","phase":1,"promptTokens":1}`,
+    `{"task":"parity",${ok.replace('"phase":1', `"phase":"${huge}"`)}}`,
+    `["${huge}"]`,
+    `{"task": "${huge}`,
+    "[".repeat(1_000_000) + "]".repeat(1_000_000),
+  ];
+  for (const [i, line] of lines.entries()) {
+    try {
+      parseExamplesJsonl(line, "big.jsonl");
+      assert.fail(`line ${i} was accepted`);
+    } catch (e) {
+      assert.ok(e instanceof SyntaxError || e instanceof TypeError, String(e));
+      assert.ok(e.message.length < 600, `line ${i}: ${e.message.length} characters`);
+      assert.match(e.message, /^big\.jsonl line 1 /);
+    }
+  }
+});
