@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type GptConfig, gptConfig, parameterSpecs } from "@metatokens/model";
+import { type GptConfig, gptConfig, parameterBytes } from "@metatokens/model";
 import { phasesFitting } from "./finetune.ts";
 import { ABLATIONS, MODELS, type ScalePlan, TASKS } from "./plan.ts";
 
@@ -37,7 +37,7 @@ export function planConfig(plan: ScalePlan): GptConfig {
  * ```
  */
 export function parameterCount(config: GptConfig): number {
-  return parameterSpecs(config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  return parameterBytes(config) / 4; // f32: 4 bytes a parameter
 }
 
 /**
