@@ -14,8 +14,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Which packages each package may import (docs/ARCHITECTURE.md §1). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   tensor: [],
-  // data may import tensor's leaf modules `@metatokens/tensor/rng` (the one RNG) and
-  // `@metatokens/tensor/fs` (the one durable writer); both depend on nothing.
+  // data may import tensor's leaf modules `@metatokens/tensor/rng` (the one RNG),
+  // `@metatokens/tensor/fs` (the one durable writer) and `@metatokens/tensor/quote` (bounded quoting of
+  // untrusted input in errors); all three depend on nothing.
   data: ["tensor"],
   // attention imports only data's leaf module `@metatokens/data/meta-tokens` (the one meta-token scan).
   attention: ["tensor", "data"],
