@@ -343,7 +343,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
           `Cannot run shard ${shard.index} before ${m.label} is pre-trained: run shard 0 (or the whole run) first`,
         );
       }
-      pretrained.push(done ?? await pretrainStage(o, m));
+      pretrained.push(await pretrainStage(o, m)); // skips (and says so) when done
     }
   }
   // Every later stage, in a fixed order; a shard runs its share of them.
