@@ -153,20 +153,15 @@ function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelS
   const width = checkSize("width", options.width, faceted ? 200 : 420);
   const height = checkSize("height", options.height, faceted ? 200 : 360);
   const scale = { zero: false, padding: 10 };
-  const x = {
-    field: "x",
+  // A tick every ≈ 70 px across and 50 px up.
+  const encode = (field: "x" | "y", title: string, ticks: number) => ({
+    field,
     type: "quantitative" as const,
-    title: xLabel,
+    title,
     scale,
-    axis: { labelFlush: true, tickCount: Math.max(2, Math.round(width / 70)) },
-  };
-  const y = {
-    field: "y",
-    type: "quantitative" as const,
-    title: yLabel,
-    scale,
-    axis: { labelFlush: true, tickCount: Math.max(2, Math.round(height / 50)) },
-  };
+    axis: { labelFlush: true, tickCount: Math.max(2, Math.round(ticks)) },
+  });
+  const x = encode("x", xLabel, width / 70), y = encode("y", yLabel, height / 50);
   const layer = [
     {
       mark: { type: "point" as const, filled: true, size: 40, opacity: 0.8, clip: true },
