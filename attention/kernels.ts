@@ -27,6 +27,18 @@ export interface AttentionDims {
   nh: number;
 }
 
+/** Sizes of one cached-attention call: one sequence, T new rows after `past` cached ones. */
+export interface CachedAttentionDims {
+  /** New rows T (queries, and the keys and values they append). */
+  t: number;
+  /** Rows already in the cache before the call. */
+  past: number;
+  /** Width C = NH · HS. */
+  c: number;
+  /** Heads NH. */
+  nh: number;
+}
+
 /** Every attention kernel a backend provides. */
 export interface AttentionKernels<F, I> {
   /** out (B,T,C), lse (B,NH,T) from qkv (B,T,3C): causal softmax(q·kᵀ/√HS)·v, masked by meta when given. */
@@ -36,6 +48,13 @@ export interface AttentionKernels<F, I> {
    * and lse (B,NH,T) (the probabilities are recomputed from lse), and its inputs qkv and meta.
    */
   attentionBackward(dqkv: F, dout: F, out: F, lse: F, qkv: F, meta: I | null, d: AttentionDims): void;
+  /**
+   * Decoding with a KV cache, one sequence: appends the k and v blocks of qkv (T,3C) to
+   * kCache, vCache (≥ past+T, C) at rows past … past+T−1, then out (T,C): row i is the causal
+   * softmax(q_i·kᵀ/√HS)·v over cached rows j ≤ past + i (the forward of `attentionForward` for the
+   * last T rows of a past+T sequence; no lse: nothing differentiates through decoding).
+   */
+  attentionCachedForward(out: F, kCache: F, vCache: F, qkv: F, d: CachedAttentionDims): void;
   /** out (N,3C): q and k blocks rotated by (cos, sin) (N, HS/2) in rotate-half pairs; v copied. */
   ropeForward(out: F, inp: F, cos: F, sin: F, n: number, c: number, nh: number): void;
   /** dinp (N,3C) += the inverse rotation of dout. */

@@ -21,6 +21,7 @@
  */
 
 export * from "./ape.ts";
+export * from "./cached_attention.ts";
 export * from "./causal_attention.ts";
 export * from "./kernels.ts";
 export * from "./dispatch.ts";

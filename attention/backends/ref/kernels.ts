@@ -90,6 +90,36 @@ export const refAttentionKernels: AttentionKernels<F, I> = {
     }
   },
 
+  attentionCachedForward(out, kCache, vCache, qkv, { t: T, past, c: C, nh: NH }) {
+    const HS = C / NH, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
+    for (let i = 0; i < T; i++) {
+      kCache.set(qkv.subarray(i * C3 + C, i * C3 + 2 * C), (past + i) * C);
+      vCache.set(qkv.subarray(i * C3 + 2 * C, i * C3 + 3 * C), (past + i) * C);
+    }
+    const s = new Float64Array(past + T), acc = new Float64Array(HS);
+    for (let i = 0; i < T; i++) {
+      const keys = past + i + 1; // row i sits at position past + i
+      for (let h = 0; h < NH; h++) {
+        const q = i * C3 + h * HS;
+        let max = -Infinity;
+        for (let j = 0; j < keys; j++) {
+          let dot = 0;
+          for (let x = 0; x < HS; x++) dot += qkv[q + x] * kCache[j * C + h * HS + x];
+          s[j] = dot * scale;
+          max = Math.max(max, s[j]);
+        }
+        let sum = 0;
+        acc.fill(0);
+        for (let j = 0; j < keys; j++) {
+          const p = Math.exp(s[j] - max);
+          sum += p;
+          for (let x = 0; x < HS; x++) acc[x] += p * vCache[j * C + h * HS + x];
+        }
+        for (let x = 0; x < HS; x++) out[i * C + h * HS + x] = acc[x] / sum;
+      }
+    }
+  },
+
   ropeForward(out, inp, cos, sin, n, c, nh) {
     rotateHalf(out, inp, cos, sin, n, c, nh, 1, false);
   },

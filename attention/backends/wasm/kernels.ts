@@ -1,6 +1,6 @@
 /**
- * The `wasm` attention kernels: the glue that loads `attention.wat` and
- * `rope.wat` onto a `wasm` backend and calls them.
+ * The `wasm` attention kernels: the glue that loads `attention.wat`,
+ * `decode.wat` and `rope.wat` onto a `wasm` backend and calls them.
  *
  * @module
  */
@@ -63,6 +63,26 @@ export function wasmAttentionKernels(backend: Backend): AttentionKernels<Storage
           [p(dqkv), p(dout), p(out), p(lse), p(qkv), p(meta), d.b, d.t, d.c, d.nh, ws],
           work(d),
         ));
+    },
+    attentionCachedForward(out, kCache, vCache, qkv, d) {
+      const hs = d.c / d.nh;
+      if (hs % 4 !== 0) {
+        throw new RangeError(
+          `Cannot run wasm cached attention with head size ${hs}: the kernel needs a multiple of 4 (use the ref backend otherwise)`,
+        );
+      }
+      // One score row of past + T floats per thread.
+      const bytes = wasm.call("decode_ws_bytes", d.past + d.t) * backend.threads;
+      if (workspace === null || workspace.bytes < bytes) {
+        if (workspace) backend.free(workspace.storage);
+        workspace = { storage: backend.alloc("f32", Math.ceil(bytes / 4)), bytes };
+      }
+      // Work: the cache read once per new row (2·(past + T)·C multiply-adds), in elements.
+      wasm.run(
+        "attentionCachedForward",
+        [p(out), p(kCache), p(vCache), p(qkv), d.t, d.past, d.c, d.nh, p(workspace.storage)],
+        2 * d.t * (d.past + d.t) * d.c,
+      );
     },
     ropeForward: (out, inp, cos, sin, n, c, nh) =>
       wasm.run("ropeForward", [p(out), p(inp), p(cos), p(sin), n, c, nh], 3 * n * c),

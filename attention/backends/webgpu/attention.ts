@@ -43,6 +43,7 @@ import type { Backend, Storage } from "@metatokens/tensor";
 import type { AttentionDims, AttentionKernels } from "../../kernels.ts";
 import { f32Literal, grid1d, loadVec4, rowElement, splitYZ, storeVec4 } from "./_wgsl.ts";
 import { webgpuRopeKernels } from "./rope.ts";
+import { webgpuCachedAttention } from "./decode.ts";
 
 /** Largest head size the kernels take (the backward tiles must fit 16 KiB of workgroup memory). */
 export const MAX_HEAD_SIZE = 256;
@@ -598,7 +599,9 @@ export function webgpuAttentionKernels(
       s.vec4 ? "vec4" : "f32"
     }`;
   const rope = webgpuRopeKernels(backend);
+  const cached = webgpuCachedAttention(backend);
   return {
+    attentionCachedForward: cached,
     attentionForward(out, lse, qkv, meta, d) {
       const hs = headSize(d);
       const s = spec("forward", hs, meta !== null, vec4(hs, [out, qkv]));
