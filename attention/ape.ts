@@ -21,6 +21,8 @@ export interface ApeOptions {
   noiseStd?: number;
   /** Generator for the noise. */
   rng?: Rng;
+  /** Position of each row's first token (decoding with a cache: the rows already cached); default 0. */
+  start?: ArrayLike<number>;
 }
 
 /**
@@ -40,15 +42,20 @@ export function apeEncoding(wpe: Tensor, batch: number, length: number, options:
   if (wpe.rank !== 2) {
     throw new RangeError(`Cannot use a position table of shape ${formatShape(wpe.shape)}: expected [T, C]`);
   }
-  if (length > wpe.shape[0]) {
+  const start = options.start;
+  if (start && start.length !== batch) {
+    throw new RangeError(`Cannot start ${batch} rows at ${start.length} positions: expected one per row`);
+  }
+  const last = length + (start ? Math.max(0, ...Array.from(start)) : 0);
+  if (last > wpe.shape[0]) {
     throw new RangeError(
-      `Cannot encode ${length} positions with APE: the model's block size is ${
+      `Cannot encode ${last} positions with APE: the model's block size is ${
         wpe.shape[0]
       } (use RoPE or NoPE to go longer)`,
     );
   }
   const ids = new Int32Array(batch * length);
-  for (let i = 0; i < ids.length; i++) ids[i] = i % length;
+  for (let i = 0; i < ids.length; i++) ids[i] = (start?.[Math.floor(i / length)] ?? 0) + (i % length);
   let pe = reshape(embedding(wpe, tensor(ids, [batch, length], { dtype: "i32", backend: wpe.backend })), [
     batch,
     length,

@@ -28,6 +28,7 @@ import {
   tensor,
   zeros,
 } from "@metatokens/tensor";
+import { type AttentionCache, cachedAttention } from "./cached_attention.ts";
 import { maskedMetaAttention } from "./causal_attention.ts";
 import { attentionKernels } from "./dispatch.ts";
 import { flatIndices, metaFlags, type MetaPositions } from "./meta_positions.ts";
@@ -52,6 +53,11 @@ export interface MetaAttentionOptions {
   nHead: number;
   /** RoPE tables for all B·T tokens in order (the same ones the causal attention uses). */
   rope?: RopeTables;
+  /**
+   * Decoding: a cache of meta keys and values per batch row (`past` counts each row's cached
+   * meta tokens); the meta tokens of x are appended and attend over their row's cached ones.
+   */
+  cache?: AttentionCache;
 }
 
 /** Attributes of the ragged attention node. */
@@ -184,7 +190,9 @@ export function metaAttention(
       const rows = { cos: embedding(options.rope.cos, index), sin: embedding(options.rope.sin, index) };
       qkv = applyRope(qkv, rows, options.nHead);
     }
-    const attended = apply(raggedAttentionOp, [qkv], { offsets: meta.offsets, c, nh: options.nHead });
+    const attended = options.cache
+      ? cachedAttention(qkv, options.cache, options.nHead, meta.offsets)
+      : apply(raggedAttentionOp, [qkv], { offsets: meta.offsets, c, nh: options.nHead });
     out = scatterRows(matmul(attended, p.cProjWeight, { transB: true }), index, b * t);
   }
   // Every position receives the c_proj bias, as in the dense form.
@@ -216,6 +224,9 @@ export function denseMetaAttention(
   options: MetaAttentionOptions,
 ): Tensor {
   const [b, t] = check(x, meta, p, options.nHead);
+  if (options.cache) {
+    throw new Error("Cannot decode with a cache through dense meta-attention: use metaAttention");
+  }
   let qkv = matmul(x, p.cAttnWeight, { transB: true, bias: p.cAttnBias ?? undefined });
   if (options.rope) qkv = applyRope(qkv, options.rope, options.nHead);
   const flags = tensor(metaFlags(meta), [b, t], { dtype: "i32", backend: x.backend });

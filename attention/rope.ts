@@ -51,10 +51,12 @@ export interface PositionOptions {
   noiseStd?: number;
   /** Generator for the noise. */
   rng?: Rng;
+  /** Position of each row's first token (decoding with a cache: the rows already cached); default 0. */
+  start?: ArrayLike<number>;
 }
 
 /**
- * Positions of a (B, T) batch as floats: t for token t, with the ablations applied.
+ * Positions of a (B, T) batch as floats: start_b + t for token t of row b, with the ablations applied.
  *
  * @example
  * ```ts
@@ -64,7 +66,13 @@ export interface PositionOptions {
  */
 export function tokenPositions(batch: number, length: number, options: PositionOptions = {}): Float64Array {
   const pos = new Float64Array(batch * length);
-  for (let b = 0; b < batch; b++) for (let t = 0; t < length; t++) pos[b * length + t] = t;
+  const start = options.start;
+  if (start && start.length !== batch) {
+    throw new RangeError(`Cannot start ${batch} rows at ${start.length} positions: expected one per row`);
+  }
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < length; t++) pos[b * length + t] = (start?.[b] ?? 0) + t;
+  }
   if (options.noiseStd !== undefined && options.noiseStd !== 0) {
     if (!(options.noiseStd > 0) || !options.rng) {
       throw new RangeError(`Cannot add position noise σ = ${options.noiseStd}: expected σ > 0 and an rng`);

@@ -1,45 +1,65 @@
 /**
  * Scoring and sampling: per-token log-probabilities of a text, and
- * autoregressive generation with a KV cache (greedy, temperature, top-k).
+ * autoregressive generation of one or several prompts with a KV cache
+ * (greedy, temperature, top-k, top-p; streamed token by token).
  *
- * Decoding feeds one token at a time. Generated tokens are never meta tokens
- * (the meta id is masked out unless asked for), and a token that is not a meta
- * token receives only the `c_proj` bias from meta-attention, so after the
- * prompt (which runs through the full model, meta-attention included) each
- * step needs only the causal attention over the cache.
+ * Decoding runs through the model's own forward (`Gpt.forward` with a
+ * {@linkcode KvCache}): the prompt is the first call (prefill), each later
+ * step feeds one token per sequence, whose keys and values are appended to
+ * the cache on the backend. A generated meta token (only with `allowMeta`)
+ * goes through meta-attention over the cached meta keys like any other. One
+ * readback per step: the last position's logits of every sequence, sampled on
+ * the host.
  *
  * @module
  */
 
-import { add, embedding, matmul, noGrad, type Rng, scope, type Tensor, tensor } from "@metatokens/tensor";
-import { applyRope, ropeTables } from "@metatokens/attention";
-import type { Ablation, Gpt, KvCache } from "./gpt.ts";
+import { noGrad, type Rng, scope } from "@metatokens/tensor";
+import type { Ablation, Gpt } from "./gpt.ts";
+import { KvCache } from "./kv_cache.ts";
 
-/** Options of {@linkcode generate}. */
-export interface GenerateOptions {
-  /** Tokens to produce. */
-  maxNewTokens: number;
-  /** Softmax temperature; 0 means greedy (default 1). */
+/** How the next token is chosen from the logits. */
+export interface SamplingOptions {
+  /** Softmax temperature ≥ 0; 0 means greedy (default 1). */
   temperature?: number;
-  /** Sample among the k most likely tokens only. */
+  /** Sample among the k most likely tokens only (k ≥ 1). */
   topK?: number;
+  /** Sample among the most likely tokens whose probabilities first reach p (0 < p ≤ 1; nucleus). */
+  topP?: number;
   /** Generator for sampling (required unless greedy). */
   rng?: Rng;
   /** Allow the meta token to be sampled (default false). */
   allowMeta?: boolean;
-  /** Called with each new token as it is produced. */
-  onToken?: (token: number) => void;
+}
+
+/** Options of {@linkcode generate} and {@linkcode generateBatch}. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to produce per prompt (at most). */
+  maxNewTokens: number;
+  /** Called with each new token as it is produced, and the index of its prompt. */
+  onToken?: (token: number, prompt: number) => void;
+  /** Stop a sequence after this token (e.g. GPT-2's `<|endoftext|>` 50256); it is returned. */
+  stopToken?: number;
+  /**
+   * For an APE model, keep only a prompt's last tokens so that the sequence fits the block
+   * (as nanoGPT crops its context); otherwise a prompt that does not fit is refused.
+   */
+  crop?: boolean;
   /** Inference-time ablations (paper Tables 11–17); position noise draws from `rng`. */
   ablation?: Ablation;
 }
 
-/** What {@linkcode generate} returns. */
+/** What {@linkcode generate} returns for each prompt. */
 export interface GenerateResult {
   /** The new tokens. */
   tokens: Int32Array;
-  /** Milliseconds from the call to the first new token (prefill + one sample). */
+  /** Prompt tokens dropped from the front by `crop` (0 when none). */
+  cropped: number;
+  /** Whether the sequence ended at `stopToken`. */
+  stopped: boolean;
+  /** Milliseconds from the call to this prompt's first new token (prefill + one sample). */
   ttftMs: number;
-  /** New tokens per second after the first. */
+  /** New tokens per second after the first (of the whole batch, per sequence). */
   tokensPerSecond: number;
 }
 
@@ -94,27 +114,68 @@ export async function score(model: Gpt, tokens: Int32Array): Promise<ScoreResult
   return { tokens, logprobs, loss: n === 0 ? 0 : sum / n };
 }
 
-function sample(logits: Float32Array, o: GenerateOptions, banned: number): number {
-  const temperature = o.temperature ?? 1;
-  const v = logits.length;
-  let best = banned === 0 ? 1 : 0;
-  for (let j = 0; j < v; j++) if (j !== banned && logits[j] > logits[best]) best = j;
-  if (temperature === 0) return best;
-  // Candidates: every allowed id, or the k most likely (a partial sort is enough).
-  let pool: number[];
-  if (o.topK !== undefined && o.topK < v) {
-    const order = Array.from({ length: v }, (_, j) => j).filter((j) => j !== banned);
-    order.sort((a, b) => logits[b] - logits[a]);
-    pool = order.slice(0, Math.max(1, o.topK));
-  } else {
-    pool = [];
-    for (let j = 0; j < v; j++) if (j !== banned) pool.push(j);
+/** Checks sampling options before any work, naming the bad value. */
+function checkSampling(o: SamplingOptions, needRng: boolean): void {
+  const t = o.temperature ?? 1;
+  if (!(t >= 0) || !Number.isFinite(t)) {
+    throw new RangeError(`Cannot sample at temperature ${t}: expected a finite number ≥ 0 (0 = greedy)`);
   }
-  const max = logits[best];
-  const weights = new Float64Array(pool.length);
-  let total = 0;
-  for (let i = 0; i < pool.length; i++) total += weights[i] = Math.exp((logits[pool[i]] - max) / temperature);
-  let u = o.rng!.uniform() * total;
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) {
+    throw new RangeError(`Cannot sample among the top ${o.topK}: expected an integer k ≥ 1`);
+  }
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) {
+    throw new RangeError(`Cannot sample with top-p ${o.topP}: expected 0 < p ≤ 1`);
+  }
+  if ((t !== 0 || needRng) && !o.rng) {
+    throw new Error("Cannot sample without an rng: pass one, or temperature 0 for greedy decoding");
+  }
+}
+
+/**
+ * The next token from one row of logits (`logits[o … o + v)`): the argmax at
+ * temperature 0, else a draw from softmax(logits / T) restricted to the top k
+ * and then to the smallest set of most likely tokens whose mass reaches top-p.
+ * `banned` (the meta token, unless allowed) is never chosen.
+ */
+export function sampleToken(
+  logits: Float32Array,
+  o: number,
+  v: number,
+  options: SamplingOptions,
+  banned: number,
+): number {
+  const temperature = options.temperature ?? 1;
+  let best = banned === 0 ? 1 : 0;
+  for (let j = 0; j < v; j++) if (j !== banned && logits[o + j] > logits[o + best]) best = j;
+  if (temperature === 0) return best;
+  const max = logits[o + best];
+  // Candidates: every allowed id, or the k most likely, in descending logit order when a cut needs it.
+  const byLogit = (a: number, b: number): number => logits[o + b] - logits[o + a] || a - b;
+  let pool: number[] = [];
+  if (options.topK !== undefined && options.topK < v - (banned >= 0 ? 1 : 0)) {
+    // Insertion into a sorted list of k: most ids fall below its last entry and cost one comparison.
+    for (let j = 0; j < v; j++) {
+      if (j === banned) continue;
+      if (pool.length === options.topK && byLogit(pool[pool.length - 1], j) <= 0) continue;
+      let at = pool.length;
+      while (at > 0 && byLogit(pool[at - 1], j) > 0) at--;
+      pool.splice(at, 0, j);
+      if (pool.length > options.topK) pool.pop();
+    }
+  } else {
+    for (let j = 0; j < v; j++) if (j !== banned) pool.push(j);
+    if (options.topP !== undefined && options.topP < 1) pool.sort(byLogit);
+  }
+  let weights = pool.map((j) => Math.exp((logits[o + j] - max) / temperature));
+  if (options.topP !== undefined && options.topP < 1) {
+    const total = weights.reduce((a, b) => a + b, 0);
+    let mass = 0, keep = 0;
+    while (keep < weights.length && mass < options.topP * total) mass += weights[keep++];
+    pool = pool.slice(0, Math.max(1, keep));
+    weights = weights.slice(0, pool.length);
+  }
+  const total = weights.reduce((a, b) => a + b, 0);
+  let u = options.rng!.uniform() * total;
   for (let i = 0; i < pool.length; i++) {
     u -= weights[i];
     if (u < 0) return pool[i];
@@ -123,91 +184,8 @@ function sample(logits: Float32Array, o: GenerateOptions, banned: number): numbe
 }
 
 /**
- * One token through the model at `position`, attending over the cache (which
- * it extends). Each layer's q|k|v is read back for the host-side attention
- * over the cache, so the graph is cut into per-layer pieces with the
- * residual stream kept between them.
- */
-async function decodeStep(
-  model: Gpt,
-  token: number,
-  position: number,
-  cache: KvCache,
-  noise?: { std: number; rng: Rng },
-): Promise<Float32Array> {
-  const { config, backend } = model;
-  const C = config.nEmbd, nh = config.nHead, hs = C / nh;
-  const run = (fn: () => Tensor): Tensor => noGrad(() => scope(() => fn().keep()));
-  let x = run(() => {
-    const x = embedding(
-      model.param("transformer.wte.weight"),
-      tensor([token], [1, 1], { dtype: "i32", backend }),
-    );
-    // The decoded token is never a meta token, so only the position-noise ablation applies here.
-    if (config.posEncoding !== "ape") return x;
-    let pe = embedding(
-      model.param("transformer.wpe.weight"),
-      tensor([position], [1, 1], { dtype: "i32", backend }),
-    );
-    if (noise) {
-      pe = add(pe, tensor(noise.rng.fillNormal(new Float32Array(C), 0, noise.std), [1, 1, C], { backend }));
-    }
-    return add(x, pe);
-  });
-  const at = noise && config.posEncoding === "rope" ? position + noise.std * noise.rng.normal() : position;
-  const L = position + 1;
-  for (let i = 0; i < config.nLayer; i++) {
-    const h = `transformer.h.${i}`;
-    const row = await (run(() => {
-      const qkv = model.linear(model.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (1, 1, 3C)
-      if (config.posEncoding !== "rope") return qkv;
-      const rope = ropeTables(
-        [at],
-        { headSize: hs, theta: config.ropeTheta, yarn: config.yarn ?? undefined },
-        backend,
-      );
-      return applyRope(qkv, rope, nh);
-    })).take() as Float32Array;
-    cache.k[i].set(row.subarray(C, 2 * C), position * C);
-    cache.v[i].set(row.subarray(2 * C, 3 * C), position * C);
-    // softmax(q·kᵀ/√HS)·v over the cache, per head (one query: plain loops).
-    const y = new Float32Array(C), s = new Float64Array(L);
-    for (let hd = 0; hd < nh; hd++) {
-      let max = -Infinity;
-      for (let j = 0; j < L; j++) {
-        let dot = 0;
-        for (let d = 0; d < hs; d++) dot += row[hd * hs + d] * cache.k[i][j * C + hd * hs + d];
-        s[j] = dot / Math.sqrt(hs);
-        max = Math.max(max, s[j]);
-      }
-      let sum = 0;
-      for (let j = 0; j < L; j++) sum += s[j] = Math.exp(s[j] - max);
-      for (let j = 0; j < L; j++) {
-        const p = s[j] / sum;
-        for (let d = 0; d < hs; d++) y[hd * hs + d] += p * cache.v[i][j * C + hd * hs + d];
-      }
-    }
-    const next = run(() => {
-      let z = add(x, model.linear(tensor(y, [1, 1, C], { backend }), `${h}.attn.c_proj`));
-      // A non-meta token gets no meta-attention, only its output bias.
-      const metaBias = model.params.get(`${h}.meta_attn.c_proj.bias`);
-      if (config.metaAttention && metaBias) z = add(z, metaBias);
-      return add(z, model.mlp(z, i));
-    });
-    x.dispose();
-    x = next;
-  }
-  cache.length = L;
-  const logits = run(() =>
-    matmul(model.layerNorm(x, "transformer.ln_f"), model.param("transformer.wte.weight"), { transB: true })
-  );
-  x.dispose();
-  return await logits.take() as Float32Array;
-}
-
-/**
- * Continues `prompt` by `maxNewTokens` tokens with a KV cache. The prompt may
- * contain meta tokens; the meta token is never generated unless `allowMeta`.
+ * Continues `prompt` by up to `maxNewTokens` tokens with a KV cache (see
+ * {@linkcode generateBatch}, of which this is the one-prompt case).
  *
  * @example
  * ```ts
@@ -223,80 +201,107 @@ export async function generate(
   prompt: Int32Array,
   options: GenerateOptions,
 ): Promise<GenerateResult> {
+  return (await generateBatch(model, [prompt], options))[0];
+}
+
+/**
+ * Continues every prompt by up to `maxNewTokens` tokens, decoding all of them
+ * together: each step feeds one token per unfinished sequence through the
+ * model with the KV cache (one batch, so every weight is read once per step
+ * for all of them) and reads back one row of logits per sequence. Prompts may
+ * differ in length and contain meta tokens; the meta token is never generated
+ * unless `allowMeta`. Tokens stream through `onToken` as they are sampled.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@metatokens/tensor";
+ * import { generateBatch, Gpt, gptConfig } from "@metatokens/model";
+ * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 16, nHead: 2, blockSize: 16, vocabSize: 32, metaTokenId: 31 }), new Rng(0));
+ * const out = await generateBatch(model, [Int32Array.from([1, 2]), Int32Array.from([3, 31, 4, 5])], {
+ *   maxNewTokens: 3,
+ *   temperature: 0,
+ * });
+ * console.log(out.map((r) => r.tokens.length)); // [ 3, 3 ]
+ * ```
+ */
+export async function generateBatch(
+  model: Gpt,
+  prompts: readonly Int32Array[],
+  options: GenerateOptions,
+): Promise<GenerateResult[]> {
   const { config } = model;
-  const total = prompt.length + options.maxNewTokens;
-  if (prompt.length === 0) throw new RangeError("Cannot generate from an empty prompt");
-  // The last generated token is returned, never fed back: the model reads at most total − 1 positions.
-  if (config.posEncoding === "ape" && total - 1 > config.blockSize) {
-    throw new RangeError(
-      `Cannot generate ${options.maxNewTokens} tokens after a ${prompt.length}-token prompt: ` +
-        `the APE model's block size is ${config.blockSize}`,
-    );
+  const n = options.maxNewTokens, V = config.vocabSize;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Cannot generate ${n} tokens: expected an integer ≥ 1`);
   }
-  if (((options.temperature ?? 1) !== 0 || (options.ablation?.posNoise ?? 0) > 0) && !options.rng) {
-    throw new Error("Cannot sample without an rng: pass one, or temperature 0 for greedy decoding");
-  }
+  if (prompts.length === 0) throw new RangeError("Cannot generate without a prompt");
+  checkSampling(options, (options.ablation?.posNoise ?? 0) > 0);
+  // The last generated token is returned, never fed back: a sequence reads at most prompt + n − 1 positions.
+  const cropped = prompts.map((p, r) => {
+    if (p.length === 0) throw new RangeError(`Cannot generate from an empty prompt (prompt ${r})`);
+    if (config.posEncoding !== "ape" || p.length + n - 1 <= config.blockSize) return 0;
+    if (!options.crop || n > config.blockSize) {
+      throw new RangeError(
+        `Cannot generate ${n} tokens after a ${p.length}-token prompt: the APE model's block size is ${config.blockSize}`,
+      );
+    }
+    return p.length + n - 1 - config.blockSize;
+  });
+  const inputs = prompts.map((p, r) => p.subarray(cropped[r]));
   const start = performance.now();
-  const C = config.nEmbd;
-  const cache: KvCache = {
-    k: Array.from({ length: config.nLayer }, () => new Float32Array(total * C)),
-    v: Array.from({ length: config.nLayer }, () => new Float32Array(total * C)),
-    length: 0,
-  };
+  const B = inputs.length;
   const banned = options.allowMeta ? -1 : config.metaTokenId;
-  // The whole sequence through the full model (meta-attention included), refilling the cache:
-  // the prefill, and the step after a sampled meta token (the cache holds no meta-attention).
-  const fullForward = async (seq: Int32Array): Promise<Float32Array> => {
-    const trace = { qkv: [] as Tensor[] };
+  using cache = new KvCache(config, B, Math.max(...inputs.map((p) => p.length)) + n - 1, model.backend);
+  const run = async (x: Int32Array, rows: number[]): Promise<Float32Array> => {
+    const t = x.length / rows.length;
     const logits = noGrad(() =>
       scope(() =>
-        model.forward({ b: 1, t: seq.length, x: seq }, {
-          trace,
+        model.forward({ b: rows.length, t, x }, {
+          cache,
+          cacheRows: rows,
           ablation: options.ablation,
           rng: options.rng,
           logitRows: 1,
         }).logits!.keep()
       )
     );
-    // Refill the cache from every layer's q|k|v (T, 3C): keys and values of every position.
-    for (const [i, qkv] of trace.qkv.entries()) {
-      const rows = await qkv.take() as Float32Array;
-      for (let t = 0; t < seq.length; t++) {
-        cache.k[i].set(rows.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
-        cache.v[i].set(rows.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
-      }
-    }
-    cache.length = seq.length;
-    return await logits.take() as Float32Array;
+    return await logits.take() as Float32Array; // (rows, 1, V): the one readback of the step
   };
-  const logits = await fullForward(prompt);
-  const out = new Int32Array(options.maxNewTokens);
-  let next = sample(logits, options, banned);
-  const ttftMs = performance.now() - start;
+  const out = inputs.map(() => new Int32Array(n));
+  const produced = new Int32Array(B);
+  const stopped = inputs.map(() => false);
+  const ttftMs = new Float64Array(B);
+  const next = new Int32Array(B);
+  const emit = (r: number, token: number): void => {
+    out[r][produced[r]++] = token;
+    options.onToken?.(token, r);
+    if (token === options.stopToken) stopped[r] = true;
+  };
+  // Prefill, one prompt at a time (they differ in length), each into its own cache row.
+  for (let r = 0; r < B; r++) {
+    const logits = await run(inputs[r], [r]);
+    next[r] = sampleToken(logits, 0, V, options, banned);
+    ttftMs[r] = performance.now() - start;
+    emit(r, next[r]);
+  }
   const decodeStart = performance.now();
-  for (let i = 0; i < options.maxNewTokens; i++) {
-    out[i] = next;
-    options.onToken?.(next);
-    if (i + 1 === options.maxNewTokens) break;
-    let logits: Float32Array;
-    if (next === config.metaTokenId && config.metaAttention) {
-      logits = await fullForward(Int32Array.from([...prompt, ...out.subarray(0, i + 1)]));
-    } else {
-      const std = options.ablation?.posNoise ?? 0;
-      logits = await decodeStep(
-        model,
-        next,
-        prompt.length + i,
-        cache,
-        std > 0 ? { std, rng: options.rng! } : undefined,
-      );
-    }
-    next = sample(logits, options, banned);
+  let steps = 0;
+  for (;;) {
+    const active = Array.from({ length: B }, (_, r) => r).filter((r) => !stopped[r] && produced[r] < n);
+    if (active.length === 0) break;
+    const logits = await run(Int32Array.from(active, (r) => next[r]), active);
+    active.forEach((r, i) => {
+      next[r] = sampleToken(logits, i * V, V, options, banned);
+      emit(r, next[r]);
+    });
+    steps++;
   }
   const seconds = (performance.now() - decodeStart) / 1000;
-  return {
-    tokens: out,
-    ttftMs,
-    tokensPerSecond: options.maxNewTokens > 1 ? (options.maxNewTokens - 1) / seconds : 0,
-  };
+  return inputs.map((_, r) => ({
+    tokens: out[r].slice(0, produced[r]),
+    cropped: cropped[r],
+    stopped: stopped[r],
+    ttftMs: ttftMs[r],
+    tokensPerSecond: steps > 0 ? steps / seconds : 0,
+  }));
 }

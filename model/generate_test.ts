@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { noGrad, refBackend, Rng, scope, wasmBackend } from "@metatokens/tensor";
 import { gptConfig } from "./config.ts";
-import { generate, score } from "./generate.ts";
+import { generate, generateBatch, sampleToken, score } from "./generate.ts";
 import { Gpt } from "./gpt.ts";
 
 const micro = (pos: string) =>
@@ -82,7 +82,7 @@ Deno.test("score gives log p(next) per position, null at meta targets, and the m
   assert.ok(Math.abs(loss - r.loss) < 1e-5, `${loss} vs ${r.loss}`);
 });
 
-Deno.test("with allowMeta, a generated meta token goes through meta-attention (full recompute), as without a cache", async () => {
+Deno.test("with allowMeta, a generated meta token goes through meta-attention over the cached meta keys, as without a cache", async () => {
   const backend = refBackend();
   const model = new Gpt(micro("rope"), new Rng(4), backend);
   // Make the meta token the likeliest continuation so the recompute path runs.
@@ -120,6 +120,77 @@ Deno.test("an APE model generates up to its block size: the last token is return
   await assert.rejects(
     () => generate(model, prompt, { maxNewTokens: 4, temperature: 0 }),
     /Cannot generate 4 tokens after a 22-token prompt: the APE model's block size is 24/,
+  );
+  model.dispose();
+});
+
+Deno.test("a batch of prompts of different lengths decodes as each prompt alone, and streams every token", async () => {
+  for (const pos of ["ape", "rope"]) {
+    const model = new Gpt(micro(pos), new Rng(6), wasmBackend({ threads: 1 }));
+    const prompts = [[5, 39, 7], [1, 2, 3, 4, 39, 6, 7], [9]].map((p) => Int32Array.from(p));
+    const streamed: [number, number][] = [];
+    const batch = await generateBatch(model, prompts, {
+      maxNewTokens: 6,
+      temperature: 0,
+      onToken: (token, prompt) => streamed.push([prompt, token]),
+    });
+    for (const [r, prompt] of prompts.entries()) {
+      const alone = await generate(model, prompt, { maxNewTokens: 6, temperature: 0 });
+      assert.deepEqual([...batch[r].tokens], [...alone.tokens], `${pos} prompt ${r}`);
+      assert.deepEqual(streamed.filter(([p]) => p === r).map(([, t]) => t), [...alone.tokens]);
+    }
+    model.dispose();
+  }
+});
+
+Deno.test("generation stops after the stop token, and an APE prompt too long for the block is cropped when asked", async () => {
+  const model = new Gpt(micro("ape"), new Rng(5), refBackend());
+  const prompt = Int32Array.from({ length: 22 }, (_, i) => i % 30);
+  const free = await generate(model, prompt.subarray(0, 5), { maxNewTokens: 6, temperature: 0 });
+  const stop = free.tokens[2];
+  const first = free.tokens.indexOf(stop);
+  const stopped = await generate(model, prompt.subarray(0, 5), {
+    maxNewTokens: 6,
+    temperature: 0,
+    stopToken: stop,
+  });
+  assert.deepEqual([...stopped.tokens], [...free.tokens.subarray(0, first + 1)]);
+  assert.equal(stopped.stopped, true);
+  // 22 + 5 − 1 = 26 positions > 24: the first two prompt tokens are dropped, as nanoGPT crops.
+  const cropped = await generate(model, prompt, { maxNewTokens: 5, temperature: 0, crop: true });
+  assert.equal(cropped.cropped, 2);
+  assert.deepEqual([...cropped.tokens], naiveGreedy(model, [...prompt.subarray(2)], 5));
+  model.dispose();
+});
+
+Deno.test("sampling: top-p keeps the smallest most likely set, top-k the k best, and bad settings are refused first", async () => {
+  // Probabilities ∝ e^logit: 0.64, 0.24, 0.09, 0.03 (ids 2, 0, 3, 1).
+  const logits = Float32Array.from([2, 0, 3, 1]);
+  const seen = (o: Parameters<typeof sampleToken>[3]) => {
+    const ids = new Set<number>();
+    for (let i = 0; i < 400; i++) ids.add(sampleToken(logits, 0, 4, o, -1));
+    return [...ids].sort();
+  };
+  assert.deepEqual(seen({ rng: new Rng(1), topP: 0.5 }), [2]);
+  assert.deepEqual(seen({ rng: new Rng(1), topP: 0.8 }), [0, 2]);
+  assert.deepEqual(seen({ rng: new Rng(1), topK: 3 }), [0, 2, 3]);
+  assert.deepEqual(seen({ rng: new Rng(1), topK: 3 }).includes(1), false);
+  assert.deepEqual(seen({ rng: new Rng(1) }), [0, 1, 2, 3]);
+  assert.equal(sampleToken(logits, 0, 4, { temperature: 0 }, 2), 0);
+  const model = new Gpt(micro("rope"), new Rng(4), refBackend());
+  const p = Int32Array.from([1, 2]);
+  await assert.rejects(
+    () => generate(model, p, { maxNewTokens: 2, temperature: -1, rng: new Rng(1) }),
+    /temperature -1/,
+  );
+  await assert.rejects(() => generate(model, p, { maxNewTokens: 2, topK: 0, rng: new Rng(1) }), /top 0/);
+  await assert.rejects(
+    () => generate(model, p, { maxNewTokens: 2, topP: 1.5, rng: new Rng(1) }),
+    /top-p 1.5/,
+  );
+  await assert.rejects(
+    () => generate(model, p, { maxNewTokens: 0, temperature: 0 }),
+    /Cannot generate 0 tokens/,
   );
   model.dispose();
 });

@@ -33,6 +33,7 @@ import {
 import {
   apeEncoding,
   applyRope,
+  cachedAttention,
   causalAttention,
   gatherRows,
   metaAttention,
@@ -45,6 +46,7 @@ import {
   zeroAtMeta,
 } from "@metatokens/attention";
 import type { GptConfig } from "./config.ts";
+import type { KvCache } from "./kv_cache.ts";
 import { lmHeadLoss } from "./head.ts";
 
 /** A batch of token ids: x (B·T), optional targets y (B·T, −1 = ignore), meta positions per row. */
@@ -69,16 +71,6 @@ export interface Ablation {
   noEmbedAtMeta?: boolean;
   /** Gaussian noise σ on the positional encoding (needs `rng`). */
   posNoise?: number;
-}
-
-/** Per-layer keys and values of a sequence, (L, C) rows each, for decoding with a KV cache. */
-export interface KvCache {
-  /** Keys per layer after RoPE, row t at [t·C, (t+1)·C). */
-  k: Float32Array[];
-  /** Values per layer. */
-  v: Float32Array[];
-  /** Rows filled. */
-  length: number;
 }
 
 /**
@@ -107,6 +99,13 @@ export interface ForwardOptions {
   logitRows?: number;
   /** Record the residual stream and attention inputs of every layer into this trace. */
   trace?: GptTrace;
+  /**
+   * Decoding: the batch's tokens continue the sequences cached in `cache` (positions start at
+   * each row's cached length; keys and values are appended; attention reads the whole row).
+   */
+  cache?: KvCache;
+  /** The cache row of each batch row (default 0 … B − 1). */
+  cacheRows?: ArrayLike<number>;
 }
 
 /** What {@linkcode Gpt.forward} returns. */
@@ -288,6 +287,17 @@ export class Gpt {
     const ablation = options.ablation ?? {};
     const meta = this.metaOf(batch);
     const training = options.training ?? false;
+    const cache = options.cache;
+    const rows = options.cacheRows ?? Array.from({ length: B }, (_, b) => b);
+    if (cache) {
+      if (training) throw new Error("Cannot train through a KV cache: it serves decoding only");
+      if (rows.length !== B) {
+        throw new RangeError(`Cannot map ${B} batch rows to ${rows.length} cache rows: expected one each`);
+      }
+      cache.checkRoom(rows, T);
+    }
+    // Decoding continues each row where its cache ends.
+    const start = cache ? Array.from(rows, (r) => cache.lengths[r]) : undefined;
     const drop = (x: Tensor): Tensor =>
       training && config.dropout > 0 ? dropout(x, config.dropout, options.rng!, true) : x;
     const ids = tensor(batch.x, [B, T], { dtype: "i32", backend });
@@ -301,6 +311,7 @@ export class Gpt {
           zeroAt: ablation.noPosAtMeta ? meta : undefined,
           noiseStd: ablation.posNoise,
           rng: options.rng,
+          start,
         }),
       );
     } else if (config.posEncoding === "rope") {
@@ -308,6 +319,7 @@ export class Gpt {
         zeroAt: ablation.noPosAtMeta ? meta : undefined,
         noiseStd: ablation.posNoise,
         rng: options.rng,
+        start,
       });
       rope = ropeTables(positions, {
         headSize: C / nh,
@@ -323,7 +335,8 @@ export class Gpt {
       let qkv = this.linear(this.layerNorm(x, `${h}.ln_1`), `${h}.attn.c_attn`); // (B, T, 3C)
       if (rope) qkv = applyRope(qkv, rope, nh);
       trace?.qkv?.push(qkv.keep());
-      x = add(x, drop(this.linear(causalAttention(qkv, nh), `${h}.attn.c_proj`)));
+      const attended = cache ? cachedAttention(qkv, cache.causal(i, rows), nh) : causalAttention(qkv, nh);
+      x = add(x, drop(this.linear(attended, `${h}.attn.c_proj`)));
       if (config.metaAttention) {
         const p = (n: string): Tensor | null => this.params.get(`${h}.meta_attn.${n}`) ?? null;
         if (trace?.metaQkv) {
@@ -340,12 +353,13 @@ export class Gpt {
             cAttnBias: p("c_attn.bias"),
             cProjWeight: p("c_proj.weight")!,
             cProjBias: p("c_proj.bias"),
-          }, { nHead: nh, rope }),
+          }, { nHead: nh, rope, cache: cache?.meta(i, rows) }),
         );
       }
       x = add(x, drop(this.mlp(x, i)));
       trace?.residual?.push(x.keep());
     }
+    cache?.advance(rows, T, Array.from({ length: B }, (_, b) => meta.offsets[b + 1] - meta.offsets[b]));
     return this.layerNorm(x, "transformer.ln_f");
   }
 

@@ -20,6 +20,7 @@ export * from "./gpt.ts";
 export * from "./checkpoint.ts";
 export * from "./generate.ts";
 export * from "./head.ts";
+export * from "./kv_cache.ts";
 export * from "./hf_import.ts";
 export * from "./run.ts";
 export * from "./safetensors.ts";
