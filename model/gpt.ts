@@ -346,15 +346,21 @@ export class Gpt {
           if (rope) mqkv = applyRope(mqkv, rope, nh);
           trace.metaQkv.push(mqkv.keep());
         }
-        x = add(
-          x,
-          metaAttention(this.layerNorm(x, `${h}.ln_meta`), meta, {
-            cAttnWeight: p("c_attn.weight")!,
-            cAttnBias: p("c_attn.bias"),
-            cProjWeight: p("c_proj.weight")!,
-            cProjBias: p("c_proj.bias"),
-          }, { nHead: nh, rope, cache: cache?.meta(i, rows) }),
-        );
+        if (meta.positions.length === 0) {
+          // No meta token in the batch (most decoding steps): every position gets only the c_proj bias.
+          const bias = p("c_proj.bias");
+          if (bias) x = add(x, bias);
+        } else {
+          x = add(
+            x,
+            metaAttention(this.layerNorm(x, `${h}.ln_meta`), meta, {
+              cAttnWeight: p("c_attn.weight")!,
+              cAttnBias: p("c_attn.bias"),
+              cProjWeight: p("c_proj.weight")!,
+              cProjBias: p("c_proj.bias"),
+            }, { nHead: nh, rope, cache: cache?.meta(i, rows) }),
+          );
+        }
       }
       x = add(x, drop(this.mlp(x, i)));
       trace?.residual?.push(x.keep());
