@@ -35,6 +35,22 @@ const n1big = [...n1, [1000], [4099]];
 const rc = [[1, 1], [3, 17], [17, 3], [63, 127], [255, 63], [8, 768]];
 const rv = [[1, 1], [3, 17], [17, 63], [5, 1000], [2, 50304]];
 const acc = [0, 1];
+/**
+ * (batch, N, K) of the few-row products against (N, K) weights — decoding's matrix–vector path,
+ * run for M = 1…4 with flags Bᵀ ± accumulate ± bias (flag 8): N not a multiple of 2/4/8/16, K odd
+ * or below one vector, batch > 1.
+ */
+const GEMV_SHAPES = [
+  [1, 1, 1],
+  [1, 3, 7],
+  [1, 5, 9],
+  [2, 7, 13],
+  [1, 9, 4],
+  [1, 17, 63],
+  [2, 33, 8],
+  [1, 250, 257],
+  [3, 1031, 96],
+];
 /** webgpu filter of one-dimensional cases: cheap at every size, so all of them run. */
 const everySize = (): boolean => true;
 
@@ -60,11 +76,15 @@ const cases: { [K in KernelName]: KernelCase } = {
       [3, 33, 65, 129],
       [2, 128, 132, 68],
       [1, 130, 257, 300],
-    ].flatMap(([b, m, n, k]) => [0, 1, 2, 3, 4, 5, 6, 7].map((f) => [b, m, n, k, f])),
+    ].flatMap(([b, m, n, k]) => [0, 1, 2, 3, 4, 5, 6, 7].map((f) => [b, m, n, k, f])).concat(
+      [1, 2, 3, 4].flatMap((m) =>
+        GEMV_SHAPES.flatMap(([b, n, k]) => [2, 6, 10, 14].map((f) => [b, m, n, k, f]))
+      ),
+    ),
     run(h, [batch, m, n, k, flags]) {
       const transA = (flags & 1) === 1, transB = (flags & 2) === 2, accumulate = (flags & 4) === 4;
       const c = h.uniform(batch * m * n);
-      const bias = flags === 3 || flags === 6 ? h.uniform(n) : null;
+      const bias = flags === 3 || flags === 6 || (flags & 8) === 8 ? h.uniform(n) : null;
       h.k.gemm(c, h.uniform(batch * m * k), h.uniform(batch * k * n), bias, {
         batch,
         m,

@@ -17,6 +17,13 @@ import { moduleBytes, validateModules } from "./_instance.ts";
 import { MODULES } from "./_modules.ts";
 import { Pool } from "./_pool.ts";
 
+/**
+ * Products with at most this many rows per batch and `transB && !transA` (the
+ * `nn.Linear` layout) run the matrix–vector kernel of `gemv.wat` instead of
+ * the packed gemm.
+ */
+export const GEMV_MAX_ROWS = 4;
+
 type F = Float32Array;
 type I = Int32Array;
 type CpuArray = F | I;
@@ -151,6 +158,16 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
 
   const kernels: Kernels<F, I> = {
     gemm(c, a, b, bias, d) {
+      if (d.transB && !d.transA && d.m <= GEMV_MAX_ROWS) {
+        // Few rows against (N, K) weights (decoding): a matrix–vector kernel that reads B in
+        // place, once, split over output columns; the work measure is the weights read.
+        par(
+          "gemv",
+          [p(c), p(a), p(b), p(bias), d.batch, d.m, d.n, d.k, +d.accumulate],
+          d.batch * d.n * d.k,
+        );
+        return;
+      }
       const flops = 2 * d.batch * d.m * d.n * d.k;
       par(
         "gemm",

@@ -23,13 +23,18 @@
  * (the classic SGEMM register blocking), 64 × 64 × 16 with 4 × 4 per thread
  * when M or N is small.
  *
+ * Products with at most {@linkcode GEMV_MAX_ROWS} rows against (N, K)
+ * weights (`transB && !transA`, decoding's linears and tied head) run a
+ * matrix–vector shader instead ({@linkcode gemvWgsl}): one workgroup per
+ * output column reads its weight row once, coalesced, for all M rows.
+ *
  * @module
  */
 
 import type { Storage } from "../../backend.ts";
 import type { GemmDims, Kernels } from "../../kernels.ts";
 import type { Dispatcher } from "./_call.ts";
-import { declareBindings } from "./_wgsl.ts";
+import { declareBindings, WGSL_LINEAR_WORKGROUP, workgroupGrid } from "./_wgsl.ts";
 
 type K = Kernels<Storage, Storage>;
 
@@ -226,6 +231,68 @@ ${
 }`;
 }
 
+/** Most rows per batch the matrix–vector shader serves (its accumulator is one `vec4`). */
+export const GEMV_MAX_ROWS = 4;
+
+/** Threads of one gemv workgroup (one output column). */
+const GEMV_THREADS = 64;
+
+/**
+ * WGSL of the matrix–vector product C (B, M, N) (+)= A (B, M, K) · B (B, N, K)ᵀ + bias
+ * for M ≤ 4: workgroup g owns column j = g mod N of batch g / N; its 64 threads stride
+ * over K (consecutive threads read consecutive weights), each keeping the M partial sums
+ * in one `vec4`, then reduce the 64 partial sums in workgroup memory; threads 0…M−1
+ * store. Params: M, N, K, batch, the four view offsets, has_bias, accumulate.
+ */
+export function gemvWgsl(): string {
+  return `// C (B, M, N) (+)= A (B, M, K) · B (B, N, K)ᵀ + bias (N), M ≤ 4: one workgroup per column
+${
+    declareBindings([["cmat", "f32"], ["amat", "f32"], ["bmat", "f32"], ["bias", "f32"]], [
+      "M",
+      "N",
+      "K",
+      "batch",
+      "cmat_off",
+      "amat_off",
+      "bmat_off",
+      "bias_off",
+      "has_bias",
+      "accumulate",
+    ])
+  }
+${WGSL_LINEAR_WORKGROUP}
+var<workgroup> part: array<vec4<f32>, ${GEMV_THREADS}>; // per thread: partial sums of rows 0..3
+
+@compute @workgroup_size(${GEMV_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+  let g = linear_workgroup(wid, nwg);
+  if (g >= p.N * p.batch) { return; } // uniform: the whole workgroup leaves
+  let j = g % p.N;
+  let q = g / p.N;
+  let abase = p.amat_off + q * p.M * p.K;
+  let bbase = p.bmat_off + (q * p.N + j) * p.K;
+  var acc = vec4<f32>(0.0);
+  for (var k = t; k < p.K; k += ${GEMV_THREADS}u) {
+    let w = bmat[bbase + k];
+    for (var r = 0u; r < p.M; r++) { acc[r] = fma(amat[abase + r * p.K + k], w, acc[r]); }
+  }
+  part[t] = acc;
+  workgroupBarrier();
+  for (var s = ${GEMV_THREADS / 2}u; s > 0u; s >>= 1u) {
+    if (t < s) { part[t] += part[t + s]; }
+    workgroupBarrier();
+  }
+  if (t < p.M) {
+    var x = part[0][t];
+    if (p.has_bias == 1u) { x += bias[p.bias_off + j]; }
+    let o = p.cmat_off + (q * p.M + t) * p.N + j;
+    if (p.accumulate == 1u) { x += cmat[o]; }
+    cmat[o] = x;
+  }
+}`;
+}
+
 /** Large tiles for large products, small ones otherwise. */
 function tiling(m: number, n: number): GemmTile {
   return m >= 128 && n >= 128 ? { tm: 8, tn: 8, bk: 8 } : { tm: 4, tn: 4, bk: 16 };
@@ -252,6 +319,27 @@ export function gemmKernels(rt: Dispatcher): Pick<K, "gemm"> {
     gemm(c, a, b, bias, d: GemmDims) {
       const { batch, m, n, k } = d;
       if (batch === 0 || m === 0 || n === 0) return;
+      if (d.transB && !d.transA && m <= GEMV_MAX_ROWS) {
+        rt.dispatch({
+          key: "gemv",
+          wgsl: gemvWgsl,
+          buffers: [c, a, b, bias],
+          params: [
+            m,
+            n,
+            k,
+            batch,
+            rt.offset(c),
+            rt.offset(a),
+            rt.offset(b),
+            rt.offset(bias),
+            bias ? 1 : 0,
+            d.accumulate ? 1 : 0,
+          ],
+          workgroups: workgroupGrid(n * batch),
+        });
+        return;
+      }
       const aOff = rt.offset(a), bOff = rt.offset(b);
       const tile = tiling(m, n);
       const [aMode, bMode] = loadModes(d, aOff, bOff);
