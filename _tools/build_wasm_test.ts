@@ -16,3 +16,19 @@ Deno.test("portableWat rewrites folded relaxed_madd into mul then add, nested an
 Deno.test("portableWat refuses relaxed_madd in stack form", () => {
   assert.throws(() => portableWat("(f32x4.relaxed_madd)"), /operands must be folded/);
 });
+
+Deno.test("portableWat rewrites the relaxed i8 dot into a call of an added portable function", () => {
+  const src = `(module
+  (func $f (param $a v128) (result v128)
+    (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $a) ;; weights
+      (local.get $a) (v128.const i32x4 0 0 0 0)))
+)`;
+  const out = portableWat(src);
+  assert.match(
+    out,
+    /\(call \$portable_dot_i8x16_i7x16_add_s \(local\.get \$a\) ;; weights\n\s+\(local\.get \$a\) \(v128\.const i32x4 0 0 0 0\)\)/,
+  );
+  assert.equal(out.match(/\(func \$portable_dot_i8x16_i7x16_add_s/g)?.length, 1);
+  assert.ok(out.trimEnd().endsWith(")"));
+  assert.equal(portableWat("(module)"), "(module)", "a source without relaxed ops is unchanged");
+});

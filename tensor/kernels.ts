@@ -34,6 +34,49 @@ export interface GemmDims {
   accumulate: boolean;
 }
 
+/**
+ * Bytes of one packed int8 weight row of `k` values: `k` rounded up to a
+ * multiple of 16, so every row starts on a 16-byte boundary (one SIMD load).
+ *
+ * @example
+ * ```ts
+ * import { int8RowBytes } from "@metatokens/tensor";
+ * console.log(int8RowBytes(17)); // 32
+ * ```
+ */
+export function int8RowBytes(k: number): number {
+  return Math.ceil(k / 16) * 16;
+}
+
+/**
+ * Int32 words of the packed int8 weights of an (N, K) matrix, the `q` buffer
+ * of {@linkcode Kernels.quantizeInt8} and {@linkcode Kernels.linearInt8}:
+ *
+ * - words `[0, N · Kp / 4)`: row r's values q[r, 0…K) as bytes at byte
+ *   offset r · Kp (little-endian, four per word: byte b of word w is value
+ *   4w + b), zero-padded to Kp = {@linkcode int8RowBytes}(K);
+ * - words `[N · Kp / 4, N · Kp / 4 + N)`: the row sums Σ_k q[r, k], which
+ *   undo the offset of the 7-bit activations (see `linearInt8`).
+ *
+ * @example
+ * ```ts
+ * import { int8Words } from "@metatokens/tensor";
+ * console.log(int8Words(3, 17)); // 3 · 32 / 4 + 3 = 27
+ * ```
+ */
+export function int8Words(n: number, k: number): number {
+  return (n * int8RowBytes(k)) / 4 + n;
+}
+
+/** Largest |value| of a quantized weight (int8, symmetric: −127…127). */
+export const INT8_WEIGHT_MAX = 127;
+/**
+ * Largest |value| of a quantized activation: 7 bits (−63…63), so that the
+ * activation plus 64 lies in 1…127, the range where WebAssembly's
+ * `i32x4.relaxed_dot_i8x16_i7x16_add_s` is deterministic (top bit clear).
+ */
+export const INT8_ACTIVATION_MAX = 63;
+
 /** Shape and axis order of a permutation of at most four axes. */
 export interface PermuteDims {
   /** Input shape, left-padded with ones to four axes. */
@@ -70,6 +113,23 @@ export interface Kernels<F, I> {
   // ---- matrix product ----------------------------------------------------
   /** c (B,M,N) (+)= op(a) (B,M,K) · op(b) (B,K,N) + bias (N, broadcast over rows; null for none). */
   gemm(c: F, a: F, b: F, bias: F | null, d: GemmDims): void;
+
+  // ---- int8 weight-only linear (inference) ---------------------------------
+  /**
+   * Quantizes w (N, K) per output row to int8: scales[r] = f32(max_k |w[r, k]| / 127),
+   * q[r, k] = roundTiesToEven(f32(w[r, k] / scales[r])) clamped to ±127 (0 where the scale
+   * is 0), packed into q ({@linkcode int8Words}(N, K) words, layout there) with the row sums.
+   */
+  quantizeInt8(q: I, scales: F, w: F, n: number, k: number): void;
+  /**
+   * c (M, N) = a (M, K) · dequant(q)ᵀ + bias (N; null for none), q and scales from
+   * `quantizeInt8`. Each row of a is quantized on the fly to 7 bits: sx = f32(max_k |a[i, k]| / 63),
+   * x[i, k] = roundTiesToEven(f32(a[i, k] / sx)) clamped to ±63 (0 where sx is 0); then, in
+   * exact integer arithmetic, d = Σ_k q[j, k] · x[i, k] and in f32
+   * c[i, j] = f32(d) · (scales[j] · sx) + bias[j]. Every backend computes exactly this (webgpu
+   * within its division's rounding).
+   */
+  linearInt8(c: F, a: F, q: I, scales: F, bias: F | null, m: number, n: number, k: number): void;
 
   // ---- elementwise and broadcasting ---------------------------------------
   /** out[i] = value. */

@@ -56,6 +56,7 @@ export * from "./ops/cross_entropy.ts";
 export * from "./ops/dropout.ts";
 export * from "./ops/embedding.ts";
 export * from "./ops/gelu.ts";
+export * from "./ops/int8.ts";
 export * from "./ops/layernorm.ts";
 export * from "./ops/matmul.ts";
 export * from "./ops/mul.ts";

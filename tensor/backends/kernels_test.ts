@@ -6,7 +6,7 @@
 // to the contract without a parity case here does not compile.
 
 import type { Storage } from "../backend.ts";
-import type { KernelName } from "../kernels.ts";
+import { int8RowBytes, int8Words, type KernelName } from "../kernels.ts";
 import { Rng } from "../rng.ts";
 import {
   assertClose,
@@ -54,6 +54,25 @@ const GEMV_SHAPES = [
 /** webgpu filter of one-dimensional cases: cheap at every size, so all of them run. */
 const everySize = (): boolean => true;
 
+/** The packed int8 values (N, K) of `q` and its row sums (N), as floats (exact). */
+async function unpackInt8(h: Harness, q: Storage, n: number, k: number): Promise<Float32Array> {
+  const words = await h.backend.read(q, "i32", int8Words(n, k)) as Int32Array;
+  const bytes = new Int8Array(words.buffer, words.byteOffset, words.byteLength);
+  const kp = int8RowBytes(k);
+  const out = new Float32Array(n * kp + n);
+  for (let i = 0; i < n * kp; i++) out[i] = bytes[i];
+  for (let r = 0; r < n; r++) out[n * kp + r] = words[(n * kp) / 4 + r];
+  return out;
+}
+
+/** `src` (N, K) with its first row zeroed (an all-zero weight row has scale 0), as a new buffer. */
+function zeroFirstRow(h: Harness, src: Storage, n: number, k: number): Storage {
+  const out = h.zeros(n * k);
+  h.k.copy(out, src, n * k);
+  h.k.fill(h.backend.slice(out, 0, k), 0, k);
+  return out;
+}
+
 /** Runs a kernel that reads `x` and writes one buffer of `n` floats (pre-filled with `init`). */
 function unary(
   n: number,
@@ -97,6 +116,38 @@ const cases: { [K in KernelName]: KernelCase } = {
       return [h.read(c, batch * m * n)];
     },
     tol: { atol: 1e-4, rtol: 1e-4 },
+  },
+  quantizeInt8: {
+    // [N, K, zero first row]: K not a multiple of 16 (and below one vector), N odd.
+    dims: [[1, 1, 0], [3, 17, 0], [5, 16, 1], [17, 63, 0], [2, 255, 1], [7, 33, 0], [4, 300, 0]],
+    tol: { atol: 0, rtol: 0 },
+    run(h, [n, k, zeroRow]) {
+      const src = h.uniform(n * k, -2, 2);
+      const q = h.ints(int8Words(n, k), 1), scales = h.zeros(n);
+      const w = zeroRow ? zeroFirstRow(h, src, n, k) : src;
+      h.k.quantizeInt8(q, scales, w, n, k);
+      return [unpackInt8(h, q, n, k), h.read(scales, n)];
+    },
+  },
+  linearInt8: {
+    // [M, N, K, bias]: M = 1…5 (one block of 4 and a remainder), N odd, K not a multiple of 16.
+    dims: [
+      [1, 1, 1, 0],
+      [1, 7, 17, 1],
+      [2, 5, 33, 0],
+      [3, 9, 16, 1],
+      [4, 13, 63, 1],
+      [5, 17, 255, 0],
+      [1, 250, 100, 1],
+      [5, 31, 300, 1],
+    ],
+    tol: { atol: 0, rtol: 0 },
+    run(h, [m, n, k, hasBias]) {
+      const q = h.ints(int8Words(n, k), 1), scales = h.zeros(n), c = h.uniform(m * n);
+      h.k.quantizeInt8(q, scales, h.normal(n * k, 0.05), n, k);
+      h.k.linearInt8(c, h.normal(m * k), q, scales, hasBias ? h.uniform(n) : null, m, n, k);
+      return [h.read(c, m * n)];
+    },
   },
   fill: { dims: n1big, gpu: everySize, run: (h, [n]) => unary(n, h, (o) => h.k.fill(o, 0.25, n), true) },
   copy: { dims: n1big, gpu: everySize, run: (h, [n]) => unary(n, h, (o, x) => h.k.copy(o, x, n)) },

@@ -17,7 +17,15 @@
  * @module
  */
 
-import type { AdamWParams, GemmDims, Kernels, PermuteDims } from "../../kernels.ts";
+import {
+  type AdamWParams,
+  type GemmDims,
+  INT8_ACTIVATION_MAX,
+  INT8_WEIGHT_MAX,
+  int8RowBytes,
+  type Kernels,
+  type PermuteDims,
+} from "../../kernels.ts";
 import { randomUniform } from "../../rng.ts";
 import { adamwStep } from "../../optim/adamw_rule.ts";
 
@@ -97,6 +105,95 @@ function gemm(
         if (bias) acc += bias[j];
         c[co + i * n + j] = accumulate ? c[co + i * n + j] + acc : acc;
       }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// int8 weight-only linear
+
+const f32 = Math.fround;
+
+/** Rounds to the nearest integer, ties to even (WebAssembly's `nearest`, WGSL's `round`). */
+export function roundTiesToEven(x: number): number {
+  const r = Math.round(x); // ties toward +∞
+  return x - Math.floor(x) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** q = roundTiesToEven(f32(x / s)) clamped to ±limit; 0 when s is 0 (an all-zero row). */
+function quantize(x: number, s: number, limit: number): number {
+  if (s === 0) return 0;
+  return Math.max(-limit, Math.min(limit, roundTiesToEven(f32(x / s))));
+}
+
+/** f32(max_i |x[o + i]| / limit) over i < k: the per-row scale. */
+function rowScale(x: F, o: number, k: number, limit: number): number {
+  let amax = 0;
+  for (let i = 0; i < k; i++) amax = Math.max(amax, Math.abs(x[o + i]));
+  return f32(amax / limit);
+}
+
+/**
+ * Per-output-row symmetric int8 quantization (layout: `int8Words` in kernels.ts):
+ *   scales[r] = f32(max_k |w[r, k]| / 127)
+ *   q[r, k]   = clamp(roundTiesToEven(f32(w[r, k] / scales[r])), ±127), 0 for k ≥ K (padding)
+ *   sums[r]   = Σ_k q[r, k]
+ */
+function quantizeInt8(
+  q: I, // (N, Kp / 4) packed bytes, then (N) row sums
+  scales: F, // (N)
+  w: F, // (N, K)
+  n: number,
+  k: number,
+): void {
+  const words = int8RowBytes(k) / 4; // words per packed row
+  for (let r = 0; r < n; r++) {
+    const s = rowScale(w, r * k, k, INT8_WEIGHT_MAX);
+    scales[r] = s;
+    let sum = 0;
+    for (let wd = 0; wd < words; wd++) {
+      let word = 0;
+      for (let b = 0; b < 4; b++) {
+        const kk = 4 * wd + b;
+        const v = kk < k ? quantize(w[r * k + kk], s, INT8_WEIGHT_MAX) : 0;
+        sum += v;
+        word |= (v & 255) << (8 * b);
+      }
+      q[r * words + wd] = word;
+    }
+    q[n * words + r] = sum;
+  }
+}
+
+/**
+ * Int8 weight-only linear with activations quantized per row to 7 bits:
+ *   sx[i]   = f32(max_k |a[i, k]| / 63),  x[i, k] = clamp(roundTiesToEven(f32(a[i, k] / sx[i])), ±63)
+ *   d[i, j] = Σ_k q[j, k] · x[i, k]                        (exact integers)
+ *   c[i, j] = f32(f32(d) · f32(scales[j] · sx[i])) + bias[j]   (each step rounded to f32)
+ */
+function linearInt8(
+  c: F, // (M, N)
+  a: F, // (M, K)
+  q: I, // packed (N, K) from quantizeInt8
+  scales: F, // (N)
+  bias: F | null, // (N) or null
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const words = int8RowBytes(k) / 4;
+  const bytes = new Int8Array(q.buffer, q.byteOffset, n * words * 4); // q[j, kk] = bytes[j·Kp + kk]
+  const kp = words * 4;
+  const x = new Int32Array(k); // (K) quantized activation row
+  for (let i = 0; i < m; i++) {
+    const sx = rowScale(a, i * k, k, INT8_ACTIVATION_MAX);
+    for (let kk = 0; kk < k; kk++) x[kk] = quantize(a[i * k + kk], sx, INT8_ACTIVATION_MAX);
+    for (let j = 0; j < n; j++) {
+      let d = 0;
+      for (let kk = 0; kk < k; kk++) d += bytes[j * kp + kk] * x[kk];
+      let v = f32(f32(d) * f32(scales[j] * sx));
+      if (bias) v = f32(v + bias[j]);
+      c[i * n + j] = v;
     }
   }
 }
@@ -218,6 +315,8 @@ function keep(key: number, offset: number, i: number, p: number): boolean {
 /** The plain-TypeScript kernel table. */
 export const refKernels: Kernels<F, I> = {
   gemm,
+  quantizeInt8,
+  linearInt8,
 
   // ---- elementwise ------------------------------------------------------------
   // out (N), inp (N): out[i] = value

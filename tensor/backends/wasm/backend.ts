@@ -11,7 +11,7 @@
  */
 
 import type { Backend, DType, Storage, WasmHooks, WasmModules } from "../../backend.ts";
-import type { Kernels } from "../../kernels.ts";
+import { int8RowBytes, type Kernels } from "../../kernels.ts";
 import { Allocator, formatBytes, RESERVED } from "./_allocator.ts";
 import { moduleBytes, validateModules } from "./_instance.ts";
 import { MODULES } from "./_modules.ts";
@@ -32,7 +32,10 @@ type CpuArray = F | I;
 export interface WasmBackendOptions {
   /** Threads for the heavy kernels; default `METATOKENS_THREADS`, else every core. */
   threads?: number;
-  /** Use `f32x4.relaxed_madd` (default: when the engine supports it). */
+  /**
+   * Use relaxed SIMD — `f32x4.relaxed_madd` and `i32x4.relaxed_dot_i8x16_i7x16_add_s` —
+   * (default: when the engine supports it); otherwise the portable variants.
+   */
   relaxed?: boolean;
   /**
    * Elements of work each thread should get before a call is split (default
@@ -45,7 +48,7 @@ export interface WasmBackendOptions {
 export interface WasmSupport {
   /** WebAssembly SIMD (required). */
   simd: boolean;
-  /** Relaxed SIMD (`f32x4.relaxed_madd`). */
+  /** Relaxed SIMD (`f32x4.relaxed_madd`, `i32x4.relaxed_dot_i8x16_i7x16_add_s`). */
   relaxed: boolean;
   /** Shared memory and workers (threads > 1). */
   threads: boolean;
@@ -119,7 +122,7 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
   const threads = options.threads === undefined ? defaultThreads() : parseThreads(options.threads, "threads");
   const relaxed = options.relaxed ?? support.relaxed;
   if (relaxed && !support.relaxed) {
-    throw new Error("Cannot use relaxed SIMD: this engine does not support f32x4.relaxed_madd");
+    throw new Error("Cannot use relaxed SIMD: this engine does not support every relaxed instruction used");
   }
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
   const heap = new Allocator(memory);
@@ -187,6 +190,19 @@ export function wasmBackend(options: WasmBackendOptions = {}): Backend {
         ],
         flops,
         grainFlops,
+      );
+    },
+    quantizeInt8: (q, scales, w, n, k) => par("quantizeInt8", [p(q), p(scales), p(w), n, k], n * k),
+    linearInt8(c, a, q, scales, bias, m, n, k) {
+      if (4 * int8RowBytes(k) + 32 > wsPerThread) {
+        throw new RangeError(
+          `Cannot run an int8 linear with K = ${k}: its activation block needs more than the ${wsPerThread}-byte workspace`,
+        );
+      }
+      par(
+        "linearInt8",
+        [p(c), p(a), p(q), p(scales), p(bias), m, n, k, workspace, wsPerThread],
+        n * k * Math.ceil(m / 4),
       );
     },
     fill: (out, value, n) => par("fill", [p(out), value, n], n),

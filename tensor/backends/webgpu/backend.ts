@@ -19,6 +19,7 @@ import { adamwKernels } from "./adamw.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { embeddingKernels } from "./embedding.ts";
 import { gemmKernels } from "./gemm.ts";
+import { int8Kernels } from "./int8.ts";
 import { lossKernels } from "./loss.ts";
 import { normKernels } from "./norm.ts";
 import { permuteKernels } from "./permute.ts";
@@ -154,6 +155,7 @@ const store = (s: GpuStorage): Storage => s as unknown as Storage;
 function assemble(rt: Runtime, fallback: boolean): WebGpuBackend {
   const kernels: Kernels<Storage, Storage> = {
     ...gemmKernels(rt),
+    ...int8Kernels(rt),
     ...elementwiseKernels(rt),
     ...reduceKernels(rt),
     ...activationKernels(rt),
