@@ -24,9 +24,11 @@ Deno.test("portableWat rewrites the relaxed i8 dot into a call of an added porta
       (local.get $a) (v128.const i32x4 0 0 0 0)))
 )`;
   const out = portableWat(src);
-  assert.match(
-    out,
-    /\(call \$portable_dot_i8x16_i7x16_add_s \(local\.get \$a\) ;; weights\n\s+\(local\.get \$a\) \(v128\.const i32x4 0 0 0 0\)\)/,
+  // operands are copied through; comments between them are dropped
+  assert.ok(
+    out.includes(
+      "(call $portable_dot_i8x16_i7x16_add_s (local.get $a) (local.get $a) (v128.const i32x4 0 0 0 0)))",
+    ),
   );
   assert.equal(out.match(/\(func \$portable_dot_i8x16_i7x16_add_s/g)?.length, 1);
   assert.ok(out.trimEnd().endsWith(")"));
