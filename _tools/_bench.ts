@@ -165,3 +165,69 @@ export function reporter(
 ): (row: Record<string, string | number | boolean>, text: string) => void {
   return (row, text) => console.log(flags.json ? JSON.stringify(row) : text);
 }
+
+/** Best, median and worst of a set of samples (seconds per call, or a rate). */
+export interface Spread {
+  /** The best sample. */
+  best: number;
+  /** The median sample. */
+  median: number;
+  /** The worst sample. */
+  worst: number;
+}
+
+/**
+ * Seconds per call of a synchronous `fn` (CPU backends): `repeat` samples
+ * after a warm-up call, each sample calling `fn` back to back for at least
+ * `minSample` seconds (default 0.02), so that microsecond kernels are timed
+ * above the clock's resolution.
+ */
+export function timeCalls(fn: () => void, repeat: number, minSample = 0.02): Spread {
+  fn();
+  const t0 = performance.now();
+  fn();
+  const one = Math.max((performance.now() - t0) / 1000, 1e-7);
+  const calls = Math.max(1, Math.min(100_000, Math.ceil(minSample / one)));
+  const ts: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const s = performance.now();
+    for (let c = 0; c < calls; c++) fn();
+    ts.push((performance.now() - s) / 1000 / calls);
+  }
+  ts.sort((a, b) => a - b);
+  return { best: ts[0], median: ts[Math.floor(ts.length / 2)], worst: ts[ts.length - 1] };
+}
+
+/**
+ * Single-thread read bandwidth (bytes/s) of a `wasm` backend: the `streamSum`
+ * export (8 independent f32x4 accumulators, every byte read once, nothing
+ * stored) over a buffer of `bytes` (default 256 MiB, far beyond the caches),
+ * touched first; `repeat` timed passes after a warm-up. This is the ceiling of
+ * a kernel that streams its weights once, such as decoding's matrix–vector
+ * products (`bench:kernels`) and a decoded token (`bench:generate`).
+ *
+ * @param backend A `wasm` backend (the probe runs on its calling thread).
+ * @param bytes Buffer size in bytes (a multiple of 128).
+ * @param repeat Timed passes.
+ * @returns Best, median and worst bandwidth in bytes/s (best = fastest pass).
+ */
+export function readBandwidth(backend: Backend, bytes = 256 * (1 << 20), repeat = 5): Spread {
+  const hooks = backend.wasm;
+  if (!hooks) throw new Error(`Cannot probe read bandwidth on backend "${backend.name}": expected wasm`);
+  const n = Math.floor(bytes / 128) * 32;
+  const x = backend.alloc("f32", n); // alloc zero-fills: every page is touched
+  try {
+    const ptr = hooks.address(x);
+    hooks.call("streamSum", ptr, n);
+    const rates: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const t0 = performance.now();
+      hooks.call("streamSum", ptr, n);
+      rates.push((4 * n) / ((performance.now() - t0) / 1000));
+    }
+    rates.sort((a, b) => b - a);
+    return { best: rates[0], median: rates[Math.floor(rates.length / 2)], worst: rates[rates.length - 1] };
+  } finally {
+    backend.free(x);
+  }
+}

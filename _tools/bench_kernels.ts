@@ -10,6 +10,14 @@
  * kernels in GB/s next to the GPU's own copy. A GPU figure is the time of
  * back-to-back calls until the GPU is done (`backend.sync()`), per call.
  *
+ * Decoding (CPU, 1 thread): the matrix–vector products of one token — f32
+ * `gemm` with M = 1 and 4 rows against (N, K) weights, and the int8 weight-only
+ * `linearInt8` (relaxed SIMD, and portable for comparison) — at the tiny
+ * model's head (50304 × 256) and block shapes, in GB/s of weight bytes read
+ * and as a fraction of the single-thread read bandwidth measured in the same
+ * run (`readBandwidth`: a streaming sum over 256 MiB). Small weights stay in
+ * the caches when called back to back, so they can exceed the DRAM figure.
+ *
  * ```sh
  * deno task bench:kernels                 # table
  * deno task bench:kernels --json          # one JSON object per line
@@ -21,8 +29,25 @@
  * @module
  */
 
-import { type Backend, refBackend, type Storage, wasmBackend } from "../tensor/mod.ts";
-import { benchFlags, gpuDevice, positiveNumber, reporter, timeAsync } from "./_bench.ts";
+import {
+  type Backend,
+  int8RowBytes,
+  int8Words,
+  refBackend,
+  type Storage,
+  wasmBackend,
+  wasmSupport,
+} from "../tensor/mod.ts";
+import {
+  benchFlags,
+  gpuDevice,
+  positiveNumber,
+  readBandwidth,
+  reporter,
+  type Spread,
+  timeAsync,
+  timeCalls,
+} from "./_bench.ts";
 
 const flags = benchFlags(Deno.args, { "peak-tflops": undefined });
 const { threads, repeat } = flags;
@@ -177,6 +202,127 @@ async function benchMemory(backend: Backend): Promise<void> {
   );
 }
 
+/** Decoding's (N, K) weights: the tiny model's tied head and its block linears. */
+const DECODE_SHAPES: readonly [string, number, number][] = [
+  ["head", 50304, 256],
+  ["attn.c_attn", 768, 256],
+  ["mlp.c_fc", 1024, 256],
+  ["mlp.c_proj", 256, 1024],
+];
+
+/** `best (median–worst)` of a rate spread (higher is better: worst is the lowest). */
+function rate(s: Spread, scale = 1, digits = 1): string {
+  return `${(s.best * scale).toFixed(digits)} (${(s.median * scale).toFixed(digits)}–${
+    (s.worst * scale).toFixed(digits)
+  })`;
+}
+
+/** Rates (units per second) of a time spread for `units` per call. */
+function rates(t: Spread, units: number): Spread {
+  return { best: units / t.best, median: units / t.median, worst: units / t.worst };
+}
+
+/** Matrix–vector products of decoding on one thread, f32 and int8, against the read bandwidth. */
+function benchDecode(wasm: Backend, portable: Backend | null): void {
+  const bw = readBandwidth(wasm, flags.quick ? 64 << 20 : 256 << 20, repeat);
+  report(
+    {
+      bench: "read_bandwidth",
+      backend: wasm.name,
+      threads: 1,
+      gbps: +(bw.best / 1e9).toFixed(2),
+      gbps_median: +(bw.median / 1e9).toFixed(2),
+      gbps_worst: +(bw.worst / 1e9).toFixed(2),
+    },
+    `\nread bandwidth (streamSum, ${flags.quick ? 64 : 256} MiB, 1 thread)  ${
+      rate(bw, 1e-9)
+    } GB/s  best (median–worst)`,
+  );
+  for (const [name, n, k] of DECODE_SHAPES) {
+    for (const m of [1, 4]) {
+      const [w, a, c] = [filled(wasm, n * k), filled(wasm, m * k), wasm.alloc("f32", m * n)];
+      const f32 = rates(
+        timeCalls(
+          () =>
+            wasm.kernels.gemm(c, a, w, null, {
+              batch: 1,
+              m,
+              n,
+              k,
+              transA: false,
+              transB: true,
+              accumulate: false,
+            }),
+          repeat,
+        ),
+        4 * n * k,
+      );
+      const int8Bytes = n * int8RowBytes(k) + 8 * n; // packed rows, row sums, scales
+      const int8 = (backend: Backend): Spread => {
+        const [w2, a2, c2] = backend === wasm ? [w, a, c] : [
+          filled(backend, n * k),
+          filled(backend, m * k),
+          backend.alloc("f32", m * n),
+        ];
+        const [q, scales] = [backend.alloc("i32", int8Words(n, k)), backend.alloc("f32", n)];
+        backend.kernels.quantizeInt8(q, scales, w2, n, k);
+        const t = timeCalls(() => backend.kernels.linearInt8(c2, a2, q, scales, null, m, n, k), repeat);
+        for (const s of backend === wasm ? [q, scales] : [q, scales, w2, a2, c2]) backend.free(s);
+        return rates(t, int8Bytes);
+      };
+      const i8 = int8(wasm);
+      const i8p = portable ? int8(portable) : null;
+      const shape = `${name} ${n}×${k} M=${m}`;
+      const f32Ms = (4 * n * k) / f32.best * 1e3, i8Ms = int8Bytes / i8.best * 1e3;
+      report(
+        {
+          bench: "gemv_f32",
+          shape: name,
+          n,
+          k,
+          m,
+          threads: 1,
+          ms: +f32Ms.toFixed(4),
+          gbps: +(f32.best / 1e9).toFixed(2),
+          gbps_median: +(f32.median / 1e9).toFixed(2),
+          gbps_worst: +(f32.worst / 1e9).toFixed(2),
+          of_bandwidth: +(f32.best / bw.best).toFixed(3),
+        },
+        `gemv f32   ${shape.padEnd(26)} ${f32Ms.toFixed(3).padStart(7)} ms  ${rate(f32, 1e-9)} GB/s  ` +
+          `= ${(100 * f32.best / bw.best).toFixed(0)}% of read bandwidth`,
+      );
+      report(
+        {
+          bench: "gemv_int8",
+          shape: name,
+          n,
+          k,
+          m,
+          threads: 1,
+          ms: +i8Ms.toFixed(4),
+          gbps: +(i8.best / 1e9).toFixed(2),
+          gbps_median: +(i8.median / 1e9).toFixed(2),
+          gbps_worst: +(i8.worst / 1e9).toFixed(2),
+          of_bandwidth: +(i8.best / bw.best).toFixed(3),
+          speedup_vs_f32: +(f32Ms / i8Ms).toFixed(2),
+          ...(i8p
+            ? {
+              portable_gbps: +(i8p.best / 1e9).toFixed(2),
+              relaxed_vs_portable: +(i8.best / i8p.best).toFixed(2),
+            }
+            : {}),
+        },
+        `gemv int8  ${shape.padEnd(26)} ${i8Ms.toFixed(3).padStart(7)} ms  ${rate(i8, 1e-9)} GB/s  ` +
+          `= ${(100 * i8.best / bw.best).toFixed(0)}% of read bandwidth, ${(f32Ms / i8Ms).toFixed(2)}× f32` +
+          (i8p
+            ? `; portable ${(i8p.best / 1e9).toFixed(1)} GB/s (relaxed ${(i8.best / i8p.best).toFixed(2)}×)`
+            : ""),
+      );
+      for (const s of [w, a, c]) wasm.free(s);
+    }
+  }
+}
+
 if (gpu) {
   const { backend, description } = gpu;
   report(
@@ -217,6 +363,9 @@ if (gpu) {
     }
   }
   for (const backend of [wasm1, wasmAll]) if (backend) await benchMemory(backend);
+  const portable = wasmSupport().relaxed ? wasmBackend({ threads: 1, relaxed: false }) : null;
+  benchDecode(wasm1, portable);
+  portable?.dispose();
   wasm1.dispose();
   wasmAll?.dispose();
 }

@@ -207,6 +207,49 @@
     (global.set $d2 (call $isum (i32x4.add (local.get $s2) (local.get $u2))))
     (global.set $d3 (call $isum (i32x4.add (local.get $s3) (local.get $u3)))))
 
+  ;; dot1x4(x, w, sums, scales, sx, bias, c): c[0..4) for one activation row and weight rows
+  ;;   w .. w + 3·Kp (contiguous, so the 4 rows are one sequential block), 16 bytes per step,
+  ;;   one accumulator per row; the epilogue reduces the 4 accumulators to [d0 d1 d2 d3] and
+  ;;   applies emit's arithmetic lane for lane (the same f32 roundings).
+  ;;   sums, scales, bias (or 0), c: pointers at row j of the row sums, scales, bias, output.
+  (func $dot1x4 (param $x i32) (param $w i32) (param $sums i32) (param $scales i32) (param $sx f32)
+                (param $bias i32) (param $c i32)
+    (local $o i32) (local $w1 i32) (local $w2 i32) (local $w3 i32) (local $xv v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $v v128)
+    (local.set $w1 (i32.add (local.get $w) (global.get $KP)))
+    (local.set $w2 (i32.add (local.get $w1) (global.get $KP)))
+    (local.set $w3 (i32.add (local.get $w2) (global.get $KP)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $o) (global.get $KP)))
+      (local.set $xv (v128.load (i32.add (local.get $x) (local.get $o))))
+      (local.set $s0 (i32x4.relaxed_dot_i8x16_i7x16_add_s
+        (v128.load (i32.add (local.get $w) (local.get $o))) (local.get $xv) (local.get $s0)))
+      (local.set $s1 (i32x4.relaxed_dot_i8x16_i7x16_add_s
+        (v128.load (i32.add (local.get $w1) (local.get $o))) (local.get $xv) (local.get $s1)))
+      (local.set $s2 (i32x4.relaxed_dot_i8x16_i7x16_add_s
+        (v128.load (i32.add (local.get $w2) (local.get $o))) (local.get $xv) (local.get $s2)))
+      (local.set $s3 (i32x4.relaxed_dot_i8x16_i7x16_add_s
+        (v128.load (i32.add (local.get $w3) (local.get $o))) (local.get $xv) (local.get $s3)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $l)))
+    ;; transpose-add: s01 = [s0.0+s0.2, s1.0+s1.2, s0.1+s0.3, s1.1+s1.3], same for s23
+    (local.set $s0 (i32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s0) (local.get $s1))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s0) (local.get $s1))))
+    (local.set $s2 (i32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s2) (local.get $s3))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s2) (local.get $s3))))
+    ;; [d0 d1 d2 d3] = s01[0..2) + s01[2..4), s23[0..2) + s23[2..4), minus 64 · row sums
+    (local.set $v (i32x4.sub
+      (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s0) (local.get $s2))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s0) (local.get $s2)))
+      (i32x4.shl (v128.load (local.get $sums)) (i32.const 6))))
+    (local.set $v (f32x4.mul (f32x4.convert_i32x4_s (local.get $v))
+      (f32x4.mul (v128.load (local.get $scales)) (f32x4.splat (local.get $sx)))))
+    (if (local.get $bias) (then (local.set $v (f32x4.add (local.get $v) (v128.load (local.get $bias))))))
+    (v128.store (local.get $c) (local.get $v)))
+
   ;; emit(c, d, sw, sx, bias): *c = f32(d) · (sw · sx) (+ *bias when bias ≠ 0).
   (func $emit (param $c i32) (param $d i32) (param $sw f32) (param $sx f32) (param $bias i32)
     (local $v f32)
@@ -260,6 +303,23 @@
       (local.set $x3 (select (i32.add (local.get $xb) (i32.mul (global.get $KP) (i32.const 3))) (local.get $xb)
         (i32.gt_u (local.get $mb) (i32.const 3))))
       (local.set $j (local.get $j0))
+      ;; one activation row: 4 weight rows at a time while they last
+      (if (i32.eq (local.get $mb) (i32.const 1))
+        (then
+          (block $done (loop $quads
+            (br_if $done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $j1)))
+            (call $dot1x4 (local.get $xb)
+              (i32.add (local.get $q) (i32.mul (local.get $j) (global.get $KP)))
+              (i32.add (local.get $sums) (i32.shl (local.get $j) (i32.const 2)))
+              (i32.add (local.get $scales) (i32.shl (local.get $j) (i32.const 2)))
+              (f32.load (local.get $sx))
+              (select (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))) (i32.const 0)
+                (local.get $bias))
+              (i32.add (local.get $c)
+                (i32.shl (i32.add (i32.mul (local.get $i0) (local.get $n)) (local.get $j)) (i32.const 2))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $quads)))))
+      (if (i32.lt_u (local.get $j) (local.get $j1)) (then
       (loop $cols
         (local.set $w (i32.add (local.get $q) (i32.mul (local.get $j) (global.get $KP))))
         (local.set $off (i32.shl (i32.load (i32.add (local.get $sums) (i32.shl (local.get $j) (i32.const 2)))) (i32.const 6)))
@@ -288,7 +348,7 @@
               (call $emit (local.get $cj) (i32.sub (global.get $d3) (local.get $off))
                 (local.get $sw) (f32.load offset=12 (local.get $sx)) (local.get $bj))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br_if $cols (i32.lt_u (local.get $j) (local.get $j1))))
+        (br_if $cols (i32.lt_u (local.get $j) (local.get $j1))))))
       (local.set $i0 (i32.add (local.get $i0) (i32.const 4)))
       (br_if $blocks (i32.lt_u (local.get $i0) (local.get $m)))))
 )
