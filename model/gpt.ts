@@ -15,17 +15,22 @@
 import {
   add,
   type Backend,
+  crossEntropy,
   defaultBackend,
   dropout,
   embedding,
   full,
   gelu,
   layernorm,
+  linearInt8,
   matmul,
+  type QuantizedLinear,
+  quantizeLinear,
   randn,
   relu,
   reshape,
   type Rng,
+  scale,
   type Tensor,
   tensor,
   zeros,
@@ -193,6 +198,8 @@ export class Gpt {
   /** Parameters by nanoGPT state-dict name, in a fixed order. */
   readonly params: Map<string, Tensor> = new Map();
   readonly #zeroBias: Tensor | null;
+  /** int8 copies of the block linears and the tied head, by weight name, after {@linkcode Gpt.quantize}. */
+  readonly #int8 = new Map<string, QuantizedLinear>();
 
   /** Creates a model with nanoGPT's initialisation drawn from `rng`. */
   constructor(config: GptConfig, rng: Rng, backend: Backend = defaultBackend()) {
@@ -215,7 +222,43 @@ export class Gpt {
    */
   dispose(): void {
     for (const p of this.params.values()) p.dispose();
+    for (const q of this.#int8.values()) q.dispose();
+    this.#int8.clear();
     this.#zeroBias?.dispose();
+  }
+
+  /**
+   * Weight-only int8 inference: quantizes every block linear (`attn.c_attn`, `attn.c_proj`,
+   * `mlp.c_fc`, `mlp.c_proj`) and the tied head (`wte` as the (V, C) output matrix) per output row,
+   * and runs them through `linearInt8` from now on (activations quantized per row on the fly);
+   * the f32 weights stay (the embedding gathers its rows from them). Meta-attention's own
+   * projections stay f32: they run for meta tokens only, never in a plain decoding step.
+   * Inference only: training a quantized model is refused.
+   *
+   * @example
+   * ```ts
+   * import { Rng } from "@metatokens/tensor";
+   * import { Gpt, gptConfig } from "@metatokens/model";
+   * const model = new Gpt(gptConfig({ nLayer: 1, nEmbd: 32, nHead: 2, blockSize: 8, vocabSize: 64, metaTokenId: 63 }), new Rng(0));
+   * model.quantize("int8");
+   * console.log(model.quantized); // "int8"
+   * ```
+   */
+  quantize(mode: "int8"): void {
+    if (mode !== "int8") throw new RangeError(`Cannot quantize to ${JSON.stringify(mode)}: expected "int8"`);
+    if (this.#int8.size > 0) return;
+    const names = ["transformer.wte.weight"];
+    for (let i = 0; i < this.config.nLayer; i++) {
+      for (const l of ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]) {
+        names.push(`transformer.h.${i}.${l}.weight`);
+      }
+    }
+    for (const name of names) this.#int8.set(name, quantizeLinear(this.param(name)));
+  }
+
+  /** `"int8"` after {@linkcode Gpt.quantize}, else null. */
+  get quantized(): "int8" | null {
+    return this.#int8.size > 0 ? "int8" : null;
   }
 
   /** {@linkcode Gpt.dispose}, so that `using model = new Gpt(…)` frees the parameters at the end of the block. */
@@ -244,9 +287,18 @@ export class Gpt {
     return layernorm(x, this.param(`${name}.weight`), b);
   }
 
-  /** Linear layer `name` (`transformer.h.0.attn.c_attn`, …): x · Wᵀ (+ b). */
+  /** Linear layer `name` (`transformer.h.0.attn.c_attn`, …): x · Wᵀ (+ b), in int8 once quantized. */
   linear(x: Tensor, name: string): Tensor {
-    return matmul(x, this.param(`${name}.weight`), { transB: true, bias: this.params.get(`${name}.bias`) });
+    const bias = this.params.get(`${name}.bias`);
+    const q = this.#int8.get(`${name}.weight`);
+    if (q) return linearInt8(x, q, bias);
+    return matmul(x, this.param(`${name}.weight`), { transB: true, bias });
+  }
+
+  /** The tied head: logits (…, V) = x (…, C) · wteᵀ, in int8 once quantized. */
+  head(x: Tensor): Tensor {
+    const q = this.#int8.get("transformer.wte.weight");
+    return q ? linearInt8(x, q) : matmul(x, this.param("transformer.wte.weight"), { transB: true });
   }
 
   /** The MLP branch of block i: c_proj(act(c_fc(ln_2(x)))). */
@@ -289,6 +341,9 @@ export class Gpt {
     const training = options.training ?? false;
     const cache = options.cache;
     const rows = options.cacheRows ?? Array.from({ length: B }, (_, b) => b);
+    if (training && this.quantized) {
+      throw new Error("Cannot train a quantized model: quantize serves inference only");
+    }
     if (cache) {
       if (training) throw new Error("Cannot train through a KV cache: it serves decoding only");
       if (rows.length !== B) {
@@ -381,13 +436,15 @@ export class Gpt {
       if (batch.y.length !== B * T) {
         throw new RangeError(`Cannot use ${batch.y.length} targets for a batch of [${B}, ${T}]`);
       }
-      return { loss: lmHeadLoss(reshape(x, [B * T, this.config.nEmbd]), wte, batch.y) };
+      const flat = reshape(x, [B * T, this.config.nEmbd]);
+      if (this.quantized) return { loss: this.#quantizedLoss(flat, batch.y) };
+      return { loss: lmHeadLoss(flat, wte, batch.y) };
     }
     const rows = options.logitRows ?? T;
     if (!Number.isInteger(rows) || rows < 1 || rows > T) {
       throw new RangeError(`Cannot compute logits for the last ${rows} positions of ${T}: expected 1 … ${T}`);
     }
-    if (rows === T) return { logits: matmul(x, wte, { transB: true }) };
+    if (rows === T) return { logits: this.head(x) };
     // Only the rows asked for go through the (V × C) head: prefill and answer scoring need few.
     const index = Int32Array.from(
       { length: B * rows },
@@ -401,6 +458,34 @@ export class Gpt {
       }),
     );
     // The head's output owns its buffer (not a view of a temporary), so disposing the logits frees them.
-    return { logits: matmul(reshape(picked, [B, rows, this.config.nEmbd]), wte, { transB: true }) };
+    return { logits: this.head(reshape(picked, [B, rows, this.config.nEmbd])) };
+  }
+
+  /**
+   * The mean cross-entropy through the int8 head, in chunks of 256 rows (no (N × V) logits at
+   * once): each chunk's mean over its kept targets, weighted by their count.
+   */
+  #quantizedLoss(x: Tensor, y: Int32Array): Tensor {
+    const n = y.length, C = this.config.nEmbd, chunk = 256;
+    let kept = 0;
+    for (const t of y) if (t !== -1) kept++;
+    let sum: Tensor | null = null;
+    for (let r = 0; r < n; r += chunk) {
+      const rows = Math.min(chunk, n - r);
+      const targets = y.subarray(r, r + rows);
+      const count = targets.reduce((a, t) => a + (t === -1 ? 0 : 1), 0);
+      if (count === 0) continue;
+      const index = tensor(Int32Array.from({ length: rows }, (_, i) => r + i), [rows], {
+        dtype: "i32",
+        backend: this.backend,
+      });
+      const logits = this.head(gatherRows(x, index));
+      const part = scale(
+        crossEntropy(logits, tensor(targets, [rows], { dtype: "i32", backend: this.backend })),
+        count / kept,
+      );
+      sum = sum ? add(sum, part) : part;
+    }
+    return sum ?? zeros([], { backend: this.backend });
   }
 }
