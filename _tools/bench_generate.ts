@@ -28,7 +28,7 @@
  * @module
  */
 
-import { type Backend, Rng, wasmBackend } from "../tensor/mod.ts";
+import { Rng, wasmBackend } from "../tensor/mod.ts";
 import { generate, Gpt, type GptConfig, gptConfig, parameterSpecs } from "../model/mod.ts";
 import { benchFlags, gpuDevice, positiveInt, readBandwidth, reporter } from "./_bench.ts";
 

@@ -466,7 +466,7 @@ export class Gpt {
    * once): each chunk's mean over its kept targets, weighted by their count.
    */
   #quantizedLoss(x: Tensor, y: Int32Array): Tensor {
-    const n = y.length, C = this.config.nEmbd, chunk = 256;
+    const n = y.length, chunk = 256;
     let kept = 0;
     for (const t of y) if (t !== -1) kept++;
     let sum: Tensor | null = null;
