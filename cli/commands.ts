@@ -10,13 +10,14 @@
 import { type Backend, createBackend, defaultThreads, Rng, setDefaultBackend } from "@metatokens/tensor";
 import {
   type Checkpoint,
-  generate,
+  checkSampling,
+  generateBatch,
   type Gpt,
   loadCheckpoint,
   modelFromCheckpoint,
   score,
 } from "@metatokens/model";
-import { decode, encode } from "@metatokens/data";
+import { decode, encode, EOT_ID } from "@metatokens/data";
 import { writeExamplesJsonl } from "@metatokens/tasks";
 import {
   analyze as analyzeModel,
@@ -181,13 +182,24 @@ export async function extend(args: string[]): Promise<void> {
   await trainCommand(rest, "runs/extend", { from: checkpoint, scale: Number(scale) });
 }
 
+/** `--quantize none|int8`, checked before a model is loaded. */
+function quantizeOption(value: unknown): "int8" | null {
+  if (value === undefined || value === "none") return null;
+  if (value === "int8") return "int8";
+  throw new TypeError(`Cannot use --quantize ${JSON.stringify(value)}: expected none or int8`);
+}
+
 /** `score`: log-probability of every token of `--text`. */
 export async function scoreCommand(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
-  checkOptions(options, ["checkpoint", "text", "json", "threads", "device"]);
+  checkOptions(options, ["checkpoint", "text", "json", "threads", "device", "quantize"]);
   const text = options.text;
   if (typeof text !== "string") throw new TypeError(`Cannot score without --text "…"`);
-  const r = await withModel(options.checkpoint, options, (model) => score(model, encode(text)));
+  const quantize = quantizeOption(options.quantize);
+  const r = await withModel(options.checkpoint, options, (model) => {
+    if (quantize) model.quantize(quantize);
+    return score(model, encode(text));
+  });
   if (options.json) {
     console.log(JSON.stringify({ tokens: [...r.tokens], logprobs: r.logprobs, loss: r.loss }));
     return;
@@ -201,44 +213,101 @@ export async function scoreCommand(args: string[]): Promise<void> {
   console.log(`mean loss ${r.loss.toFixed(4)} over ${r.logprobs.filter((x) => x !== null).length} tokens`);
 }
 
-/** `generate`: sample a continuation of `--prompt`, printed as it comes. */
+/** The prompts of `generate`: `--prompt TEXT` and the non-empty lines of `--prompts FILE`. */
+async function promptsOf(options: Record<string, string | true>): Promise<string[]> {
+  const prompts: string[] = [];
+  if (options.prompt !== undefined) {
+    if (typeof options.prompt !== "string") {
+      throw new TypeError(`Cannot generate from --prompt without a text`);
+    }
+    prompts.push(options.prompt);
+  }
+  if (options.prompts !== undefined) {
+    const file = options.prompts;
+    if (typeof file !== "string") {
+      throw new TypeError("Cannot read --prompts without a FILE (one prompt per line)");
+    }
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      throw new Error(`Cannot read prompts from "${file}": ${(e as Error).message}`);
+    }
+    prompts.push(...text.split(/\r?\n/).filter((line) => line.trim() !== ""));
+  }
+  if (prompts.length === 0) throw new TypeError(`Cannot generate without --prompt "…" or --prompts FILE`);
+  return prompts;
+}
+
+/**
+ * `generate`: continue `--prompt` (streamed as it comes) or every line of `--prompts FILE`
+ * (decoded together as one batch, each printed when done); stops at `<|endoftext|>`.
+ */
 export async function generateCommand(args: string[]): Promise<void> {
   const { options } = splitArgs(args);
   const known = [
     "checkpoint",
     "prompt",
+    "prompts",
     "max-new-tokens",
     "temperature",
     "top-k",
+    "top-p",
     "seed",
+    "quantize",
     "threads",
     "device",
   ];
   checkOptions(options, known);
-  const prompt = options.prompt;
-  if (typeof prompt !== "string") throw new TypeError(`Cannot generate without --prompt "…"`);
   const sampling = Object.entries(options).filter(([k]) =>
-    !["checkpoint", "prompt", "threads", "device"].includes(k)
+    !["checkpoint", "prompt", "prompts", "quantize", "threads", "device"].includes(k)
   );
   const s = applyOverrides(
-    { maxNewTokens: 64, temperature: 0.8, topK: 0, seed: 1337 },
+    { maxNewTokens: 64, temperature: 0.8, topK: 0, topP: 1, seed: 1337 },
     Object.fromEntries(sampling),
   );
+  const settings = {
+    temperature: s.temperature,
+    topK: s.topK === 0 ? undefined : s.topK,
+    topP: s.topP,
+    rng: new Rng(s.seed),
+  };
+  // Every input is checked before the checkpoint is read.
+  checkSampling(settings);
+  if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1) {
+    throw new RangeError(`Cannot generate ${s.maxNewTokens} tokens: expected --max-new-tokens ≥ 1`);
+  }
+  const quantize = quantizeOption(options.quantize);
+  const prompts = await promptsOf(options);
   const encoder = new TextEncoder();
-  const result = await withModel(options.checkpoint, options, (model) => {
-    Deno.stdout.writeSync(encoder.encode(prompt));
-    return generate(model, encode(prompt), {
+  const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+  const stream = prompts.length === 1;
+  const results = await withModel(options.checkpoint, options, (model) => {
+    if (quantize) model.quantize(quantize);
+    if (stream) write(prompts[0]);
+    return generateBatch(model, prompts.map((p) => encode(p)), {
+      ...settings,
       maxNewTokens: s.maxNewTokens,
-      temperature: s.temperature,
-      topK: s.topK > 0 ? s.topK : undefined,
-      rng: new Rng(s.seed),
-      onToken: (t) => Deno.stdout.writeSync(encoder.encode(decode([t]))),
+      stopToken: EOT_ID,
+      crop: true,
+      onToken: stream ? (t) => write(decode([t])) : undefined,
     });
   });
-  console.log(
-    `\n[${result.tokens.length} tokens, time to first token ${result.ttftMs.toFixed(0)} ms, ` +
-      `${result.tokensPerSecond.toFixed(1)} tok/s]`,
-  );
+  for (const [i, r] of results.entries()) {
+    if (!stream) {
+      console.log(`--- prompt ${i + 1} of ${prompts.length}\n${prompts[i]}${decode([...r.tokens])}`);
+    }
+    const notes = [
+      `${r.tokens.length} tokens${r.stopped ? " (stopped at <|endoftext|>)" : ""}`,
+      `time to first token ${r.ttftMs.toFixed(0)} ms`,
+      `${r.tokensPerSecond.toFixed(1)} tok/s${
+        prompts.length > 1 ? ` per sequence, ${prompts.length} decoded together` : ""
+      }`,
+      ...(r.cropped > 0 ? [`prompt cropped by its first ${r.cropped} tokens to fit the model's block`] : []),
+      ...(quantize ? ["int8 weights"] : []),
+    ];
+    console.log(`${stream ? "\n" : ""}[${notes.join(", ")}]`);
+  }
 }
 
 /** `tasks:generate`: a seeded JSONL file of task examples. */

@@ -114,8 +114,21 @@ export async function score(model: Gpt, tokens: Int32Array): Promise<ScoreResult
   return { tokens, logprobs, loss: n === 0 ? 0 : sum / n };
 }
 
-/** Checks sampling options before any work, naming the bad value. */
-function checkSampling(o: SamplingOptions, needRng: boolean): void {
+/**
+ * Checks sampling options before any work, naming the bad value
+ * (`generateBatch` calls it first; a CLI may call it before loading a model).
+ *
+ * @example
+ * ```ts
+ * import { checkSampling } from "@metatokens/model";
+ * try {
+ *   checkSampling({ temperature: -1 });
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot sample at temperature -1: expected a finite number ≥ 0 (0 = greedy)
+ * }
+ * ```
+ */
+export function checkSampling(o: SamplingOptions, needRng = false): void {
   const t = o.temperature ?? 1;
   if (!(t >= 0) || !Number.isFinite(t)) {
     throw new RangeError(`Cannot sample at temperature ${t}: expected a finite number ≥ 0 (0 = greedy)`);
@@ -130,6 +143,9 @@ function checkSampling(o: SamplingOptions, needRng: boolean): void {
     throw new Error("Cannot sample without an rng: pass one, or temperature 0 for greedy decoding");
   }
 }
+
+/** Weights of the row being sampled (grown to the vocabulary on first use). */
+let scratch = new Float64Array(0);
 
 /**
  * The next token from one row of logits (`logits[o … o + v)`): the argmax at
@@ -149,33 +165,68 @@ export function sampleToken(
   for (let j = 0; j < v; j++) if (j !== banned && logits[o + j] > logits[o + best]) best = j;
   if (temperature === 0) return best;
   const max = logits[o + best];
-  // Candidates: every allowed id, or the k most likely, in descending logit order when a cut needs it.
+  // Every weight exp((logit − max) / T) once, into a scratch row reused between calls (0 when banned).
+  if (scratch.length < v) scratch = new Float64Array(v);
+  const w = scratch;
+  let total = 0;
+  for (let j = 0; j < v; j++) {
+    total += w[j] = j === banned ? 0 : Math.exp((logits[o + j] - max) / temperature);
+  }
+  const weight = (j: number): number => w[j];
+  const p = options.topP ?? 1;
+  const k = options.topK ?? v;
+  if (k >= v - (banned >= 0 ? 1 : 0) && p >= 1) {
+    // Plain temperature sampling: one more pass over the row, nothing allocated.
+    let u = options.rng!.uniform() * total;
+    for (let j = 0; j < v; j++) {
+      u -= w[j];
+      if (u < 0 && j !== banned) return j;
+    }
+    return best;
+  }
+  // Candidates in descending logit order (ties by id): the k most likely, or for top-p alone the
+  // ids above a weight threshold θ whose mass reaches p (the nucleus is a prefix of the sorted ids,
+  // so it lies among them; θ falls ×1000 until the mass suffices).
   const byLogit = (a: number, b: number): number => logits[o + b] - logits[o + a] || a - b;
   let pool: number[] = [];
-  if (options.topK !== undefined && options.topK < v - (banned >= 0 ? 1 : 0)) {
+  if (k < v) {
     // Insertion into a sorted list of k: most ids fall below its last entry and cost one comparison.
     for (let j = 0; j < v; j++) {
       if (j === banned) continue;
-      if (pool.length === options.topK && byLogit(pool[pool.length - 1], j) <= 0) continue;
+      if (pool.length === k && byLogit(pool[pool.length - 1], j) <= 0) continue;
       let at = pool.length;
       while (at > 0 && byLogit(pool[at - 1], j) > 0) at--;
       pool.splice(at, 0, j);
-      if (pool.length > options.topK) pool.pop();
+      if (pool.length > k) pool.pop();
     }
   } else {
-    for (let j = 0; j < v; j++) if (j !== banned) pool.push(j);
-    if (options.topP !== undefined && options.topP < 1) pool.sort(byLogit);
+    for (let theta = 1e-3;; theta *= 1e-3) {
+      pool = [];
+      let mass = 0;
+      for (let j = 0; j < v; j++) {
+        if (j === banned) continue;
+        const w = weight(j);
+        if (w >= theta || theta < 1e-30) {
+          pool.push(j);
+          mass += w;
+        }
+      }
+      if (mass >= p * total || theta < 1e-30) break;
+    }
+    pool.sort(byLogit);
   }
-  let weights = pool.map((j) => Math.exp((logits[o + j] - max) / temperature));
-  if (options.topP !== undefined && options.topP < 1) {
-    const total = weights.reduce((a, b) => a + b, 0);
-    let mass = 0, keep = 0;
-    while (keep < weights.length && mass < options.topP * total) mass += weights[keep++];
+  let weights = pool.map(weight);
+  if (p < 1) {
+    // The nucleus: the shortest prefix whose mass reaches p of the distribution (after top-k, of
+    // the k kept; otherwise of every id, of which the thresholded candidates hold the nucleus).
+    const mass = k < v ? weights.reduce((a, b) => a + b, 0) : total;
+    let sum = 0, keep = 0;
+    while (keep < weights.length && sum < p * mass) sum += weights[keep++];
     pool = pool.slice(0, Math.max(1, keep));
     weights = weights.slice(0, pool.length);
   }
-  const total = weights.reduce((a, b) => a + b, 0);
-  let u = options.rng!.uniform() * total;
+  const kept = weights.reduce((a, b) => a + b, 0);
+  let u = options.rng!.uniform() * kept;
   for (let i = 0; i < pool.length; i++) {
     u -= weights[i];
     if (u < 0) return pool[i];

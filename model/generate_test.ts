@@ -177,6 +177,15 @@ Deno.test("sampling: top-p keeps the smallest most likely set, top-k the k best,
   assert.deepEqual(seen({ rng: new Rng(1), topK: 3 }).includes(1), false);
   assert.deepEqual(seen({ rng: new Rng(1) }), [0, 1, 2, 3]);
   assert.equal(sampleToken(logits, 0, 4, { temperature: 0 }, 2), 0);
+  // A long tail: id 0 holds half the mass, 2000 ids of weight 5e-4 the other half. The nucleus of
+  // p = 0.6 must reach into the tail (its mass counts against the whole distribution).
+  const tail = new Float32Array(2001).fill(Math.log(5e-4));
+  tail[0] = 0;
+  let fromTail = 0;
+  for (let i = 0; i < 400; i++) {
+    if (sampleToken(tail, 0, 2001, { rng: new Rng(2 + i), topP: 0.6 }, -1) !== 0) fromTail++;
+  }
+  assert.ok(fromTail > 40 && fromTail < 200, `${fromTail} of 400 draws from the tail`);
   const model = new Gpt(micro("rope"), new Rng(4), refBackend());
   const p = Int32Array.from([1, 2]);
   await assert.rejects(
