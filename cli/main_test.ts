@@ -49,6 +49,26 @@ Deno.test("e2e (short): pretrain 2 steps, resume to 3, score and generate from t
   );
   assert.equal(generated.code, 0, generated.stderr);
   assert.match(generated.stdout, /\[5 tokens, time to first token \d+ ms/);
+  // Several prompts from a file, decoded together with int8 weights.
+  await Deno.writeTextFile(`${dir}/prompts.txt`, "The jury\n\nIn the beginning _PAUSE_ there\n");
+  const batch = await cli(
+    "generate",
+    ...["--checkpoint", `${dir}/checkpoint`, "--prompts", `${dir}/prompts.txt`, "--max-new-tokens", "3"],
+    ...["--quantize", "int8", "--top-p", "0.9"],
+  );
+  assert.equal(batch.code, 0, batch.stderr);
+  assert.equal(batch.stdout.match(/^--- prompt \d of 2$/gm)?.length, 2, batch.stdout);
+  assert.match(batch.stdout, /2 decoded together, int8 weights\]/);
+  const badQuantize = await cli(
+    "generate",
+    "--checkpoint",
+    `${dir}/checkpoint`,
+    "--prompt",
+    "a",
+    "--quantize",
+    "int4",
+  );
+  assert.match(badQuantize.stderr, /Cannot use --quantize "int4": expected none or int8/);
   await Deno.remove(dir, { recursive: true });
 });
 
