@@ -1,27 +1,19 @@
 /**
- * The subcommands of the metatokens CLI, one function each: parse the
- * arguments, call `@metatokens/experiments` (or the model package for
- * `score` / `generate`), print what comes back. Nothing here decides how an
- * experiment runs.
+ * The subcommands of the metatokens CLI, one function each: take the values
+ * parsed and checked against the command's table (`tables.ts`), call
+ * `@metatokens/experiments` (or the model package for `score` /
+ * `generate`), print what comes back and return the exit status. Nothing
+ * here decides how an experiment runs.
  *
  * @module
  */
 
-import { type Backend, createBackend, defaultThreads, Rng, setDefaultBackend } from "@metatokens/tensor";
-import {
-  type Checkpoint,
-  checkSampling,
-  generateBatch,
-  type Gpt,
-  loadCheckpoint,
-  modelFromCheckpoint,
-  score,
-} from "@metatokens/model";
+import { type Backend, createBackend, Rng, setDefaultBackend } from "@metatokens/tensor";
+import { generateBatch, type Gpt, loadCheckpoint, modelFromCheckpoint, score } from "@metatokens/model";
 import { decode, encode, EOT_ID } from "@metatokens/data";
 import { writeExamplesJsonl } from "@metatokens/tasks";
 import {
   analyze as analyzeModel,
-  checkpointSettings,
   CPU_FLOPS_PER_THREAD,
   describePlan,
   evaluateTestSet,
@@ -29,8 +21,9 @@ import {
   extend as extendRun,
   finetune as finetuneModel,
   pretrain as pretrainRun,
-  pretrainDefaults,
   type PretrainResult,
+  pretrainRunSettings,
+  type PretrainSettings,
   promptLengthCounts,
   reproduce as reproduceRun,
   scalePlan,
@@ -38,33 +31,42 @@ import {
   taskDataset,
   writeEvaluation,
 } from "@metatokens/experiments";
-import { applyOverrides, readConfigFile, splitArgs } from "./args.ts";
+import type { OptionValue } from "./args.ts";
+import { isTerminal, print, printError, printRaw } from "./output.ts";
+import { StopRequests } from "./stop.ts";
 
-type Options = Record<string, string | true>;
-
-/** The device options every command takes. */
-interface DeviceOptions {
-  device?: unknown;
-  threads?: unknown;
+/** Parsed option values of a command (see `tables.ts`), and which were given. */
+export interface CommandInput {
+  /** Every option's value (given, or its default). */
+  values: Record<string, OptionValue>;
+  /** The options given on the command line or in the config file. */
+  given: Set<string>;
 }
 
-function checkOptions(options: Options, known: string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Cannot use unknown option "--${key}": expected one of ${known.map((k) => `--${k}`).join(", ")}`,
-      );
-    }
+/** A subcommand: its exit status (0 when it returns nothing). */
+export type Command = (input: CommandInput) => Promise<number | void>;
+
+// Typed accessors of checked values (the tables guarantee the types).
+const str = (v: OptionValue | undefined): string => (v ?? "") as string;
+const num = (v: OptionValue | undefined): number => v as number;
+
+/** Refuses a run folder given where its `checkpoint/` was meant, before anything is loaded. */
+async function checkCheckpointDir(dir: string): Promise<void> {
+  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+  if (!(await exists(`${dir}/config.json`)) && (await exists(`${dir}/checkpoint/config.json`))) {
+    throw new TypeError(
+      `Cannot load checkpoint "${dir.slice(0, 120)}": it is a run folder; pass its checkpoint, ` +
+        `--checkpoint ${dir.replace(/\/$/, "")}/checkpoint`,
+    );
   }
 }
 
 /** Runs `fn` on a fresh backend for `--device` / `--threads` (also the default backend), released afterwards. */
 async function withBackend<T>(
-  o: DeviceOptions,
+  values: Record<string, OptionValue>,
   fn: (backend: Backend, description: string) => Promise<T>,
 ): Promise<T> {
-  const threads = o.threads === undefined ? defaultThreads() : Number(o.threads);
-  const { backend, description } = await createBackend(String(o.device ?? "cpu"), { threads });
+  const { backend, description } = await createBackend(str(values.device), { threads: num(values.threads) });
   setDefaultBackend(backend);
   try {
     return await fn(backend, description);
@@ -73,13 +75,15 @@ async function withBackend<T>(
   }
 }
 
-/** Runs `fn` with the model of a checkpoint on a fresh backend; both are freed afterwards. */
-function withModel<T>(checkpoint: unknown, o: DeviceOptions, fn: (model: Gpt) => Promise<T> | T): Promise<T> {
-  if (typeof checkpoint !== "string" || checkpoint === "") {
-    throw new TypeError("Cannot run without --checkpoint DIR");
-  }
-  return withBackend(o, async (backend) => {
-    using model = modelFromCheckpoint(await loadCheckpoint(checkpoint), backend);
+/** Runs `fn` with the model of `--checkpoint` on a fresh backend; both are freed afterwards. */
+async function withModel<T>(
+  values: Record<string, OptionValue>,
+  fn: (model: Gpt) => Promise<T> | T,
+): Promise<T> {
+  const dir = str(values.checkpoint);
+  await checkCheckpointDir(dir);
+  return withBackend(values, async (backend) => {
+    using model = modelFromCheckpoint(await loadCheckpoint(dir), backend);
     return await fn(model);
   });
 }
@@ -97,141 +101,112 @@ function progress(steps: number): {
   onEval: (step: number, loss: number) => void;
   end: () => void;
 } {
-  const tty = Deno.stdout.isTerminal();
-  const encoder = new TextEncoder();
+  const tty = isTerminal();
   return {
     onStep: (i) => {
       const line = `step ${i.step}/${steps} | loss ${i.loss.toFixed(4)} | lr ${i.lr.toExponential(2)} | ` +
         `${i.tokensPerSecond.toFixed(0)} tok/s | ETA ${formatDuration(i.etaSeconds)}`;
-      if (tty) Deno.stdout.writeSync(encoder.encode(`\r${line}   `));
-      else if (i.step % 10 === 0 || i.step === steps) console.log(line);
+      if (tty) printRaw(`\r${line}   `);
+      else if (i.step % 10 === 0 || i.step === steps) print(line);
     },
-    onEval: (step, loss) => console.log(`${tty ? "\n" : ""}step ${step}: val loss ${loss.toFixed(4)}`),
-    end: () => tty && console.log(),
+    onEval: (step, loss) => print(`${tty ? "\n" : ""}step ${step}: val loss ${loss.toFixed(4)}`),
+    end: () => tty && print(),
   };
 }
 
-/**
- * Pre-training settings from the preset's defaults, then (with `--resume`)
- * the checkpoint's, then an optional YAML file, then the command line.
- */
-async function pretrainSettings(options: Options, defaultOut: string) {
-  const file = typeof options.config === "string" ? await readConfigFile(options.config) : {};
-  const resume = options.resume === true || options.resume === "true" || file.resume === true;
-  const out = String(options.out ?? file.out ?? defaultOut);
-  const ckpt: Checkpoint | null = resume ? await loadCheckpoint(`${out}/checkpoint`) : null;
-  const saved = ckpt ? checkpointSettings(ckpt) : {};
-  const preset = String(options.preset ?? file.preset ?? saved.preset ?? "tiny");
-  const cli = { config: "", resume: false, threads: defaultThreads(), device: "cpu" };
-  let s = { ...pretrainDefaults(preset), out: defaultOut, ...cli };
-  if (ckpt) s = applyOverrides(s, saved, `checkpoint "${out}/checkpoint"`);
-  s = applyOverrides(s, file, `config file "${options.config}"`);
-  return { settings: applyOverrides(s, options), resume: ckpt };
+/** The message of a stop request. */
+const STOPPING: Record<string, string> = {
+  SIGINT: "Ctrl-C",
+  SIGTERM: "SIGTERM",
+  SIGHUP: "the terminal closed",
+  "parent exited": "the parent process exited",
+};
+
+/** The pre-training settings the user gave (config file and command line), without the CLI's own keys. */
+function userSettings(input: CommandInput): Partial<PretrainSettings> {
+  const own = new Set(["resume", "device", "threads", "checkpoint", "scale"]);
+  return Object.fromEntries(
+    [...input.given].filter((k) => !own.has(k)).map((k) => [k, input.values[k]]),
+  ) as Partial<PretrainSettings>;
 }
 
-/** `pretrain`, and `extend` when `extension` is given: the run, with Ctrl-C saving a checkpoint. */
+/** `pretrain`, and `extend` when `extension` is given: the run, a checkpoint saved on a stop request. */
 async function trainCommand(
-  options: Options,
+  input: CommandInput,
   defaultOut: string,
   extension?: { from: string; scale: number },
-) {
-  const { settings, resume } = await pretrainSettings(options, defaultOut);
-  await withBackend(settings, async (backend, description) => {
-    console.log(`metatokens: ${description}`);
-    let stop = false;
-    const onSigint = (): void => {
-      stop = true;
-      console.log("\nCtrl-C: saving a checkpoint after this step, then stopping");
-    };
-    Deno.addSignalListener("SIGINT", onSigint);
+): Promise<number> {
+  if (extension) await checkCheckpointDir(extension.from);
+  const { settings, resume } = await pretrainRunSettings({
+    overrides: userSettings(input),
+    resume: input.values.resume === true,
+    defaultOut,
+  });
+  const done = Number(resume?.trainerState.step ?? 0);
+  if (resume && done >= settings.steps) {
+    print(
+      `nothing to do: ${settings.out}/checkpoint is already at step ${done} of --steps ${settings.steps}; ` +
+        `raise --steps to train further`,
+    );
+    return 0;
+  }
+  return await withBackend(input.values, async (backend, description) => {
+    print(`metatokens ${extension ? "extend" : "pretrain"}: ${description}`);
+    using stop = new StopRequests((reason) =>
+      print(`\n${STOPPING[reason]}: saving a checkpoint after this step, then stopping`)
+    );
     const p = progress(settings.steps);
-    try {
-      const run = { settings, backend, resume, log: console.log, shouldStop: () => stop, ...p };
-      const r: PretrainResult = extension
-        ? await extendRun({ ...run, ...extension })
-        : await pretrainRun(run);
-      p.end();
-      console.log(`val loss by step: ${r.valLosses.map(([s, l]) => `${s}: ${l.toFixed(3)}`).join(", ")}`);
-      console.log(
-        `${r.stopped ? "stopped" : "done"} after ${r.steps} steps; checkpoint: ${r.checkpoint}; ` +
-          `metrics: ${settings.out}/metrics.jsonl`,
-      );
-    } finally {
-      Deno.removeSignalListener("SIGINT", onSigint);
+    const run = { settings, backend, resume, log: print, shouldStop: () => stop.requested, ...p };
+    const r: PretrainResult = extension ? await extendRun({ ...run, ...extension }) : await pretrainRun(run);
+    p.end();
+    if (r.valLosses.length > 0) {
+      print(`val loss by step: ${r.valLosses.map(([s, l]) => `${s}: ${l.toFixed(3)}`).join(", ")}`);
     }
+    print(
+      `${r.stopped ? "stopped" : "done"} after ${r.steps} steps; checkpoint: ${r.checkpoint}; ` +
+        `metrics: ${settings.out}/metrics.jsonl`,
+    );
+    return stop.exitCode;
   });
 }
 
 /** `pretrain`: train a model from scratch (or from Hugging Face GPT-2 weights), or resume a run. */
-export async function pretrain(args: string[]): Promise<void> {
-  const { options, positionals } = splitArgs(args);
-  if (positionals.length > 0) {
-    throw new TypeError(`Cannot use argument "${positionals[0]}": options start with --`);
-  }
-  await trainCommand(options, "runs/pretrain");
-}
+export const pretrain: Command = (input) => trainCommand(input, "runs/pretrain");
 
 /** `extend`: YaRN-extend a RoPE checkpoint by `--scale` and continue pre-training at the new length. */
-export async function extend(args: string[]): Promise<void> {
-  const { checkpoint, scale, ...rest } = splitArgs(args).options;
-  if (typeof checkpoint !== "string" || typeof scale !== "string" || !(Number(scale) >= 1)) {
-    throw new TypeError(
-      "Cannot extend without --checkpoint DIR (a RoPE checkpoint) and --scale s ≥ 1 (L′ = s·L)",
-    );
-  }
-  await trainCommand(rest, "runs/extend", { from: checkpoint, scale: Number(scale) });
-}
-
-/** `--quantize none|int8`, checked before a model is loaded. */
-function quantizeOption(value: unknown): "int8" | null {
-  if (value === undefined || value === "none") return null;
-  if (value === "int8") return "int8";
-  throw new TypeError(`Cannot use --quantize ${JSON.stringify(value)}: expected none or int8`);
-}
+export const extend: Command = (input) =>
+  trainCommand(input, "runs/extend", { from: str(input.values.checkpoint), scale: num(input.values.scale) });
 
 /** `score`: log-probability of every token of `--text`. */
-export async function scoreCommand(args: string[]): Promise<void> {
-  const { options } = splitArgs(args);
-  checkOptions(options, ["checkpoint", "text", "json", "threads", "device", "quantize"]);
-  const text = options.text;
-  if (typeof text !== "string") throw new TypeError(`Cannot score without --text "…"`);
-  const quantize = quantizeOption(options.quantize);
-  const r = await withModel(options.checkpoint, options, (model) => {
-    if (quantize) model.quantize(quantize);
+export async function scoreCommand({ values }: CommandInput): Promise<void> {
+  const text = str(values.text);
+  const r = await withModel(values, (model) => {
+    if (values.quantize === "int8") model.quantize("int8");
     return score(model, encode(text));
   });
-  if (options.json) {
-    console.log(JSON.stringify({ tokens: [...r.tokens], logprobs: r.logprobs, loss: r.loss }));
+  if (values.json) {
+    print(JSON.stringify({ tokens: [...r.tokens], logprobs: r.logprobs, loss: r.loss }));
     return;
   }
-  console.log("token                    log p(token | prefix)");
+  print("token                    log p(token | prefix)");
   for (let i = 1; i < r.tokens.length; i++) {
     const lp = r.logprobs[i - 1];
     const token = JSON.stringify(decode([r.tokens[i]])).padEnd(24);
-    console.log(`${token} ${lp === null ? "(meta: no loss)" : lp.toFixed(4)}`);
+    print(`${token} ${lp === null ? "(meta: no loss)" : lp.toFixed(4)}`);
   }
-  console.log(`mean loss ${r.loss.toFixed(4)} over ${r.logprobs.filter((x) => x !== null).length} tokens`);
+  print(`mean loss ${r.loss.toFixed(4)} over ${r.logprobs.filter((x) => x !== null).length} tokens`);
 }
 
-/** The prompts of `generate`: `--prompt TEXT` and the non-empty lines of `--prompts FILE`. */
-async function promptsOf(options: Record<string, string | true>): Promise<string[]> {
-  const prompts: string[] = [];
-  if (options.prompt !== undefined) {
-    if (typeof options.prompt !== "string") {
-      throw new TypeError(`Cannot generate from --prompt without a text`);
-    }
-    prompts.push(options.prompt);
-  }
-  if (options.prompts !== undefined) {
-    const file = options.prompts;
-    if (typeof file !== "string") {
-      throw new TypeError("Cannot read --prompts without a FILE (one prompt per line)");
-    }
+/** The prompts of `generate`: each `--prompt`, then the non-empty lines of `--prompts FILE`. */
+async function promptsOf(values: Record<string, OptionValue>): Promise<string[]> {
+  const prompts = [...(values.prompt as string[] | undefined) ?? []];
+  if (values.prompts !== undefined) {
+    const file = str(values.prompts);
     let text: string;
     try {
       text = await Deno.readTextFile(file);
     } catch (e) {
-      throw new Error(`Cannot read prompts from "${file}": ${(e as Error).message}`);
+      throw new Error(`Cannot read prompts from "${file.slice(0, 120)}": ${(e as Error).message}`);
     }
     prompts.push(...text.split(/\r?\n/).filter((line) => line.trim() !== ""));
   }
@@ -240,63 +215,29 @@ async function promptsOf(options: Record<string, string | true>): Promise<string
 }
 
 /**
- * `generate`: continue `--prompt` (streamed as it comes) or every line of `--prompts FILE`
+ * `generate`: continue `--prompt` (streamed as it comes) or several prompts
  * (decoded together as one batch, each printed when done); stops at `<|endoftext|>`.
  */
-export async function generateCommand(args: string[]): Promise<void> {
-  const { options } = splitArgs(args);
-  const known = [
-    "checkpoint",
-    "prompt",
-    "prompts",
-    "max-new-tokens",
-    "temperature",
-    "top-k",
-    "top-p",
-    "seed",
-    "quantize",
-    "threads",
-    "device",
-  ];
-  checkOptions(options, known);
-  const sampling = Object.entries(options).filter(([k]) =>
-    !["checkpoint", "prompt", "prompts", "quantize", "threads", "device"].includes(k)
-  );
-  const s = applyOverrides(
-    { maxNewTokens: 64, temperature: 0.8, topK: 0, topP: 1, seed: 1337 },
-    Object.fromEntries(sampling),
-  );
-  const settings = {
-    temperature: s.temperature,
-    topK: s.topK === 0 ? undefined : s.topK,
-    topP: s.topP,
-    rng: new Rng(s.seed),
-  };
-  // Every input is checked before the checkpoint is read.
-  checkSampling(settings);
-  if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1) {
-    throw new RangeError(`Cannot generate ${s.maxNewTokens} tokens: expected --max-new-tokens ≥ 1`);
-  }
-  const quantize = quantizeOption(options.quantize);
-  const prompts = await promptsOf(options);
-  const encoder = new TextEncoder();
-  const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+export async function generateCommand({ values }: CommandInput): Promise<void> {
+  const prompts = await promptsOf(values);
+  const quantize = values.quantize === "int8";
   const stream = prompts.length === 1;
-  const results = await withModel(options.checkpoint, options, (model) => {
-    if (quantize) model.quantize(quantize);
-    if (stream) write(prompts[0]);
+  const results = await withModel(values, (model) => {
+    if (quantize) model.quantize("int8");
+    if (stream) printRaw(prompts[0]);
     return generateBatch(model, prompts.map((p) => encode(p)), {
-      ...settings,
-      maxNewTokens: s.maxNewTokens,
+      temperature: num(values.temperature),
+      topK: values.topK === undefined ? undefined : num(values.topK),
+      topP: num(values.topP),
+      rng: new Rng(num(values.seed)),
+      maxNewTokens: num(values.maxNewTokens),
       stopToken: EOT_ID,
       crop: true,
-      onToken: stream ? (t) => write(decode([t])) : undefined,
+      onToken: stream ? (t) => printRaw(decode([t])) : undefined,
     });
   });
   for (const [i, r] of results.entries()) {
-    if (!stream) {
-      console.log(`--- prompt ${i + 1} of ${prompts.length}\n${prompts[i]}${decode([...r.tokens])}`);
-    }
+    if (!stream) print(`--- prompt ${i + 1} of ${prompts.length}\n${prompts[i]}${decode([...r.tokens])}`);
     const notes = [
       `${r.tokens.length} tokens${r.stopped ? " (stopped at <|endoftext|>)" : ""}`,
       `time to first token ${r.ttftMs.toFixed(0)} ms`,
@@ -306,38 +247,27 @@ export async function generateCommand(args: string[]): Promise<void> {
       ...(r.cropped > 0 ? [`prompt cropped by its first ${r.cropped} tokens to fit the model's block`] : []),
       ...(quantize ? ["int8 weights"] : []),
     ];
-    console.log(`${stream ? "\n" : ""}[${notes.join(", ")}]`);
+    print(`${stream ? "\n" : ""}[${notes.join(", ")}]`);
   }
 }
 
 /** `tasks:generate`: a seeded JSONL file of task examples. */
-export async function tasksGenerate(args: string[]): Promise<void> {
-  const { options } = splitArgs(args);
-  checkOptions(options, ["task", "phase", "n", "seed", "out", "split", "preset"]);
-  const s = applyOverrides(
-    { task: "", phase: 1, n: 0, seed: 0, out: "", split: "train", preset: "cpu" },
-    options,
-  );
-  if (!s.task || !s.out) {
-    throw new TypeError("Cannot generate a task dataset without --task and --out file.jsonl");
-  }
+export async function tasksGenerate({ values }: CommandInput): Promise<void> {
+  const s = {
+    task: str(values.task),
+    phase: num(values.phase),
+    n: num(values.n),
+    seed: num(values.seed),
+    split: str(values.split),
+    preset: str(values.preset),
+  };
   const { examples, seed } = taskDataset(s);
-  await writeExamplesJsonl(s.out, examples);
+  const out = str(values.out);
+  await writeExamplesJsonl(out, examples);
   const bins = promptLengthCounts(examples).map(([bin, n]) => `${bin}: ${n}`).join(", ");
-  console.log(
-    `wrote ${examples.length} ${s.task} examples (phase ${s.phase}, seed ${seed}) to ${s.out}; prompt lengths: ${bins}`,
+  print(
+    `wrote ${examples.length} ${s.task} examples (phase ${s.phase}, seed ${seed}) to ${out}; prompt lengths: ${bins}`,
   );
-}
-
-/** A comma-separated list of curriculum phases. */
-function phaseList(text: string): number[] {
-  return text.split(",").map((p) => {
-    const phase = Number(p);
-    if (!Number.isInteger(phase)) {
-      throw new RangeError(`Cannot use phase "${p}": expected integers like 1,2,3`);
-    }
-    return phase;
-  });
 }
 
 /** `--shard i/n` (1-based, as users count shards) to the 0-based shard of `reproduce`. */
@@ -351,142 +281,108 @@ function parseShard(text: string): { index: number; count: number } {
 }
 
 /** `finetune`: fine-tune a checkpoint on a task, a checkpoint after each phase. */
-export async function finetune(args: string[]): Promise<void> {
-  const s = applyOverrides({
-    checkpoint: "",
-    task: "",
-    phases: "1",
-    maxLength: 128,
-    n: 2000,
-    steps: 100,
-    batchSize: 8,
-    lr: 3e-4,
-    minLr: 3e-5,
-    warmup: 10,
-    out: "runs/finetune",
-    seed: 1337,
-    threads: defaultThreads(),
-    device: "cpu",
-  }, splitArgs(args).options);
-  if (!s.checkpoint || !s.task) {
-    throw new TypeError("Cannot fine-tune without --checkpoint DIR and --task NAME");
-  }
-  await withModel(s.checkpoint, s, (model) =>
+export async function finetune({ values }: CommandInput): Promise<void> {
+  const steps = num(values.steps);
+  const out = str(values.out);
+  await withModel(values, (model) =>
     finetuneModel(model, {
-      ...s,
-      phases: phaseList(s.phases),
-      record: { from: s.checkpoint },
-      log: console.log,
+      task: str(values.task),
+      phases: values.phases as number[],
+      maxLength: num(values.maxLength),
+      n: num(values.n),
+      steps,
+      batchSize: num(values.batchSize),
+      lr: num(values.lr),
+      minLr: num(values.minLr),
+      warmup: num(values.warmup),
+      seed: num(values.seed),
+      out,
+      record: { from: str(values.checkpoint) },
+      log: print,
       onStep: (phase, i) => {
-        if (i.step % 10 === 0 || i.step === s.steps) {
-          console.log(`phase ${phase} step ${i.step}/${s.steps} | loss ${i.loss.toFixed(4)}`);
+        if (i.step % 10 === 0 || i.step === steps) {
+          print(`phase ${phase} step ${i.step}/${steps} | loss ${i.loss.toFixed(4)}`);
         }
       },
     }));
 }
 
 /** `eval`: per-length-bin accuracy of a checkpoint on a task's test set, optionally ablated. */
-export async function evalCommand(args: string[]): Promise<void> {
-  const s = applyOverrides({
-    checkpoint: "",
-    task: "",
-    phases: "1",
-    n: 50,
-    seed: 7,
-    zeroPosAtMeta: false,
-    zeroEmbedAtMeta: false,
-    peNoise: 0,
-    out: "",
-    threads: defaultThreads(),
-    device: "cpu",
-  }, splitArgs(args).options);
-  if (!s.checkpoint || !s.task) {
-    throw new TypeError("Cannot evaluate without --checkpoint DIR and --task NAME");
-  }
-  await withModel(s.checkpoint, s, async (model) => {
+export async function evalCommand({ values }: CommandInput): Promise<void> {
+  const source = str(values.checkpoint);
+  await withModel(values, async (model) => {
     const e = await evaluateTestSet(model, {
-      ...s,
-      phases: phaseList(s.phases),
-      ablation: { noPosAtMeta: s.zeroPosAtMeta, noEmbedAtMeta: s.zeroEmbedAtMeta, posNoise: s.peNoise },
-      source: s.checkpoint,
+      task: str(values.task),
+      phases: values.phases as number[],
+      n: num(values.n),
+      seed: num(values.seed),
+      ablation: {
+        noPosAtMeta: values.zeroPosAtMeta === true,
+        noEmbedAtMeta: values.zeroEmbedAtMeta === true,
+        posNoise: num(values.peNoise),
+      },
+      source,
     });
     if (e.skipped > 0) {
-      console.log(
-        `skipped ${e.skipped} examples longer than the APE model's block size ${model.config.blockSize}`,
-      );
+      print(`skipped ${e.skipped} examples longer than the APE model's block size ${model.config.blockSize}`);
     }
-    console.log(evaluationMarkdown(e));
-    if (s.out) console.log(`wrote ${(await writeEvaluation(s.out, e, s.checkpoint)).join(" and ")}`);
+    print(evaluationMarkdown(e));
+    const out = str(values.out);
+    if (out) print(`wrote ${(await writeEvaluation(out, e, source)).join(" and ")}`);
   });
 }
 
 /** `analyze`: every analysis of paper §4.4–5 on one checkpoint, written as SVG + JSON/CSV. */
-export async function analyze(args: string[]): Promise<void> {
-  const { options } = splitArgs(args);
-  const known = [
-    "checkpoint",
-    "task",
-    "phase",
-    "n",
-    "vib-n",
-    "vib-epochs",
-    "betas",
-    "seed",
-    "out",
-    "threads",
-  ];
-  checkOptions(options, [...known, "device"]);
-  const s = applyOverrides({
-    checkpoint: "",
-    task: "list-recall",
-    phase: 1,
-    n: 20,
-    vibN: 50,
-    vibEpochs: 5,
-    betas: "0.01,0.02,0.05,0.1,0.2,0.5,1.0",
-    seed: 7,
-    out: "runs/analyze",
-    threads: defaultThreads(),
-    device: "cpu",
-  }, options);
-  const betas = s.betas.split(",").filter((b) => b.trim() !== "").map((b) => {
-    const beta = Number(b);
-    if (!(beta > 0) || !Number.isFinite(beta)) {
-      throw new RangeError(`Cannot use β = "${b}" in --betas: expected positive numbers separated by commas`);
-    }
-    return beta;
-  });
-  await withModel(s.checkpoint, s, async (model) => {
-    const { analysis, files } = await analyzeModel(model, { ...s, betas, log: console.log });
-    console.log(
+export async function analyze({ values }: CommandInput): Promise<void> {
+  const out = str(values.out);
+  await withModel(values, async (model) => {
+    const { analysis, files } = await analyzeModel(model, {
+      task: str(values.task),
+      phase: num(values.phase),
+      n: num(values.n),
+      vibN: num(values.vibN),
+      vibEpochs: num(values.vibEpochs),
+      betas: values.betas as number[],
+      seed: num(values.seed),
+      out,
+      log: print,
+    });
+    print(
       `mean logit boost ${analysis.means.logitBoost.toFixed(4)}, mean entropy drop ` +
         `${analysis.means.entropyDrop.toFixed(4)} nats over ${analysis.logitBoost.length} meta positions`,
     );
-    console.log(`wrote ${files.length} files to ${s.out}: ${files.map((f) => f.name).join(", ")}`);
+    print(`wrote ${files.length} files to ${out}: ${files.map((f) => f.name).join(", ")}`);
   });
 }
 
-/** `reproduce`: the plan of a scale and its cost; then (without `--plan`) every stage and the report. */
-export async function reproduce(args: string[]): Promise<void> {
-  const { options } = splitArgs(args);
-  checkOptions(options, ["scale", "out", "threads", "device", "data", "plan", "shard"]);
-  const s = applyOverrides(
-    { scale: "tiny", out: "", threads: defaultThreads(), device: "cpu", data: "", plan: false, shard: "" },
-    options,
-  );
-  const plan = scalePlan(s.scale);
-  console.log(describePlan(plan, CPU_FLOPS_PER_THREAD * s.threads));
-  if (s.plan) return;
-  await withBackend(s, async (backend) => {
+/**
+ * `reproduce`: the plan of a scale and its cost; then (with `--scale` or
+ * `--yes`, without `--plan`) every stage and the report.
+ */
+export async function reproduce({ values, given }: CommandInput): Promise<number> {
+  const chosen = given.has("scale");
+  const plan = scalePlan(chosen ? str(values.scale) : "tiny");
+  const threads = num(values.threads);
+  const shard = values.shard ? parseShard(str(values.shard)) : undefined;
+  print(describePlan(plan, CPU_FLOPS_PER_THREAD * threads));
+  if (values.plan) return 0;
+  if (!chosen && values.yes !== true) {
+    printError(
+      `\nThat is the plan of --scale tiny. To run it: deno task reproduce --scale tiny (or --yes); ` +
+        `--scale micro is a minutes-long smoke run; --plan prints a plan without asking.`,
+    );
+    return 2;
+  }
+  return await withBackend(values, async (backend) => {
     const p = progress(plan.pretrain?.steps ?? 0);
-    const out = s.out || `runs/${plan.scale}`;
-    const shard = s.shard ? parseShard(s.shard) : undefined;
-    const r = await reproduceRun({ plan, out, backend, data: s.data, log: console.log, shard, ...p });
-    console.log(
-      `\nreproduce --scale ${plan.scale}${s.shard ? ` shard ${s.shard}` : ""} done in ` +
+    const out = str(values.out) || `runs/${plan.scale}`;
+    const r = await reproduceRun({ plan, out, backend, data: str(values.data), log: print, shard, ...p });
+    print(
+      `\nreproduce --scale ${plan.scale}${shard ? ` shard ${values.shard}` : ""} done in ` +
         `${(r.seconds / 60).toFixed(1)} min${
           r.report ? `: ${r.report}` : " (run without --shard for the report)"
         }`,
     );
+    return 0;
   });
 }

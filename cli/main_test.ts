@@ -20,6 +20,13 @@ Deno.test("e2e (short): pretrain 2 steps, resume to 3, score and generate from t
   const trainRows = metrics.filter((m) => m.type === "train");
   assert.deepEqual(trainRows.map((m) => m.step), [1, 2, 3]);
   assert.deepEqual(trainRows.map((m) => m.tokens), [512, 512, 512]); // batch 2 × 256 kept on resume
+  const nothing = await cli("pretrain", "--steps", "3", "--resume", "--out", dir);
+  assert.equal(nothing.code, 0, nothing.stderr);
+  assert.match(nothing.stdout, /nothing to do: .*checkpoint is already at step 3 of --steps 3/);
+  assert.doesNotMatch(nothing.stdout, /val loss by step|done after/);
+  const runFolder = await cli("score", "--checkpoint", dir, "--text", "a");
+  assert.equal(runFolder.code, 1);
+  assert.match(runFolder.stderr, /it is a run folder; pass its checkpoint, --checkpoint .*\/checkpoint/);
   const changed = await cli("pretrain", "--steps", "4", "--resume", "--out", dir, "--n-layer", "2");
   assert.equal(changed.code, 1);
   assert.match(changed.stderr, /Cannot resume: the checkpoint has nLayer = 4 but this model has 2/);
@@ -75,10 +82,13 @@ Deno.test("e2e (short): pretrain 2 steps, resume to 3, score and generate from t
 Deno.test("bad input: unknown options, a missing corpus, a missing checkpoint", async () => {
   const unknown = await cli("pretrain", "--stpes", "3");
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /Cannot use unknown option "stpes"/);
+  assert.match(
+    unknown.stderr,
+    /Cannot use unknown option "--stpes" from the command line: did you mean --steps\?/,
+  );
   const aliased = await cli("pretrain", "--meta-attention=false");
   assert.equal(aliased.code, 1);
-  assert.match(aliased.stderr, /Cannot use unknown option "meta-attention"/);
+  assert.match(aliased.stderr, /Cannot use unknown option "--meta-attention"/);
   const corpus = await cli("pretrain", "--data", "/nonexistent/*.jsonl", "--steps", "1");
   assert.equal(corpus.code, 1);
   assert.match(corpus.stderr, /nonexistent/);
@@ -88,6 +98,79 @@ Deno.test("bad input: unknown options, a missing corpus, a missing checkpoint", 
   const command = await cli("train");
   assert.equal(command.code, 2);
   assert.match(command.stderr, /unknown command "train"/);
+  // Object.prototype's names are not commands (issue 14 item 5).
+  const proto = await cli("constructor");
+  assert.equal(proto.code, 2);
+  assert.match(proto.stderr, /unknown command "constructor"/);
+  const typo = await cli("pretrian");
+  assert.match(typo.stderr, /did you mean pretrain\?/);
+});
+
+Deno.test("every value is checked before any work: nothing is trained, loaded or created", async () => {
+  const dir = await Deno.makeTempDir();
+  const cases: [string[], RegExp][] = [
+    [
+      ["finetune", "--checkpoint", "x", "--task", "parity", "--phases", "1,7"],
+      /--phases "1,7": expected integers/,
+    ],
+    [["eval", "--checkpoint", "x", "--task", "parity", "--phases", "x"], /--phases "x"/],
+    [["pretrain", "--steps", "1.5"], /--steps "1\.5": expected an integer ≥ 1/],
+    [["pretrain", "--steps", "0"], /--steps "0": expected an integer ≥ 1/],
+    [["pretrain", "--lr", "-1"], /--lr "-1": expected a number > 0$/m],
+    [["generate", "--checkpoint", "x", "--prompt", "a", "--temperature", "-1"], /--temperature "-1"/],
+    [
+      ["generate", "--checkpoint", "x", "--prompt", "a", "--top-k", "0"],
+      /--top-k "0": expected an integer ≥ 1/,
+    ],
+    [["finetune", "--task", "parity"], /Cannot run finetune without --checkpoint DIR/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(...args, ...(args[0] === "generate" ? [] : ["--out", `${dir}/runs/x`]));
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(r.stderr, message, args.join(" "));
+    assert.doesNotMatch(r.stdout, /corpus|step/, args.join(" "));
+  }
+  // A run that fails on its input (here, after the backend started) creates no folders.
+  const failed = await cli("pretrain", "--data", "/nonexistent/*.jsonl", "--out", `${dir}/runs/x`);
+  assert.equal(failed.code, 1);
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("deno task <command> --help works for every command and lists every option with its default", async () => {
+  const root = new URL("..", import.meta.url);
+  const task = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", ...args],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+    })
+      .output();
+    return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+  };
+  const top = await task("help");
+  assert.equal(top.code, 0);
+  const commands = [
+    "pretrain",
+    "extend",
+    "finetune",
+    "eval",
+    "analyze",
+    "reproduce",
+    "score",
+    "generate",
+    "tasks:generate",
+  ];
+  for (const c of commands) {
+    assert.match(top.stdout, new RegExp(`^  ${c} `, "m"));
+    const help = await task(c, "--help");
+    assert.equal(help.code, 0, c);
+    assert.match(help.stdout, new RegExp(`^usage: deno task ${c} \\[options\\]`), c);
+    assert.match(help.stdout, /--config FILE\.yaml/, c);
+  }
+  const pretrain = await task("pretrain", "-h");
+  assert.match(pretrain.stdout, /--steps INT +optimizer steps in total \(default 120; ≥ 1\)/);
+  assert.match(pretrain.stdout, /--lr NUM +peak learning rate \(default 0\.001; > 0\)/);
 });
 
 Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops cleanly", async () => {
@@ -129,7 +212,7 @@ Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops c
   }
   const status = await child.status;
   await child.stderr.cancel();
-  assert.equal(status.code, 0);
+  assert.equal(status.code, 130, "128 + SIGINT after the save");
   assert.match(text, /stopped after \d+ steps; checkpoint: /);
   const state = JSON.parse(await Deno.readTextFile(`${dir}/checkpoint/trainer_state.json`));
   assert.ok(state.step >= 1 && state.step < 50, `saved at step ${state.step}`);

@@ -79,7 +79,7 @@ Deno.test("e2e (micro): reproduce writes a complete report, skips finished stage
   assert.ok(!(await Deno.stat(`${dir}/b`).then(() => true, () => false)), "no folder for a refused analysis");
   const noBetas = await cli("analyze", "--checkpoint", `${dir}/pretrain/meta-rope/checkpoint`, "--betas", "");
   assert.equal(noBetas.code, 1);
-  assert.match(noBetas.stderr, /empty β list/);
+  assert.match(noBetas.stderr, /Cannot use --betas "": expected numbers separated by commas/);
   await Deno.writeTextFile(`${dir}/file`, "");
   const unwritable = await cli(
     "analyze",
@@ -99,13 +99,18 @@ Deno.test("reproduce: --plan prints the plan and cost; paper refuses to run on C
   assert.match(plan.stdout, /1\. no pre-training: every model starts from its random initialisation/);
   assert.match(plan.stdout, /seeds 0, 1, 2 for list-recall/);
   assert.match(plan.stdout, /cost: ≈ [\d.]+ PFLOP/);
+  // Without --scale (or --yes) nothing long starts: the plan, and how to run it.
+  const bare = await cli("reproduce");
+  assert.equal(bare.code, 2, bare.stderr);
+  assert.match(bare.stdout, /cost: ≈ [\d.]+ PFLOP/);
+  assert.match(bare.stderr, /To run it: deno task reproduce --scale tiny \(or --yes\)/);
   const paper = await cli("reproduce", "--scale", "paper");
   assert.equal(paper.code, 1);
   assert.match(paper.stdout, /4 tasks at train lengths 128, 256, 512/);
   assert.match(paper.stderr, /Cannot run --scale paper on the CPU/);
   const bad = await cli("reproduce", "--scale", "huge");
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /Cannot reproduce at scale "huge": expected one of micro, tiny, paper/);
+  assert.match(bad.stderr, /Cannot use --scale "huge": expected one of micro, tiny, paper/);
   const shard = await cli("reproduce", "--scale", "micro", "--shard", "3/2");
   assert.equal(shard.code, 1);
   assert.match(shard.stderr, /Cannot use --shard "3\/2": expected i\/n with 1 ≤ i ≤ n/);

@@ -16,7 +16,7 @@ import {
   TINY_TRAIN_OPTIONS,
   type TrainOptions,
 } from "@metatokens/model";
-import type { Checkpoint } from "@metatokens/model";
+import { type Checkpoint, loadCheckpoint } from "@metatokens/model";
 
 /** The model keys of a run; meta-attention and the positional encoding are `meta` and `pos`. */
 export type ModelSettings = Omit<GptConfig, "metaAttention" | "posEncoding">;
@@ -111,7 +111,7 @@ export function pretrainDefaults(preset: string): PretrainSettings {
 /**
  * What a checkpoint fixes about a resumed run, by setting name: its model
  * config, optimisation settings and saved run settings. Untyped JSON from
- * disk: apply it with a type-checking override (the CLI's `applyOverrides`).
+ * disk: {@linkcode pretrainRunSettings} checks each value against the default's type.
  *
  * @example
  * ```ts
@@ -199,4 +199,65 @@ export function pretrainConfig(s: PretrainSettings, base: GptConfig | null = nul
     Object.keys(modelSettings(PRESETS.tiny)).map((k) => [k, s[k as keyof ModelSettings]]),
   );
   return gptConfig({ ...model, metaAttention: s.meta, posEncoding: s.pos }, s.preset);
+}
+
+/** Where {@linkcode pretrainRunSettings} layers its settings from. */
+export interface PretrainLayers {
+  /** Settings given by the user (a config file, then the command line over it), already typed. */
+  overrides: Partial<PretrainSettings>;
+  /** Continue the run in `overrides.out` (or `defaultOut`) from its checkpoint. */
+  resume?: boolean;
+  /** The run folder when `overrides` names none. */
+  defaultOut: string;
+}
+
+/** The value a checkpoint saved for `key`, checked against the type of the default. */
+function savedValue(key: string, value: unknown, fallback: unknown, source: string): unknown {
+  const kind = (v: unknown): string => v === null || typeof v === "object" ? "object" : typeof v;
+  if (kind(value) !== kind(fallback) || (typeof value === "number" && !Number.isFinite(value))) {
+    throw new TypeError(
+      `Cannot resume from ${source}: it saved ${key} = ${JSON.stringify(value)?.slice(0, 40)}, expected a ${
+        kind(fallback)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The settings of a pre-training run, lowest precedence first: the preset's
+ * defaults (the preset from `overrides`, else the checkpoint's, else `tiny`),
+ * then — when resuming — what the run's checkpoint saved, then `overrides`.
+ * Returns the checkpoint to resume from (null when not resuming).
+ *
+ * @example
+ * ```ts
+ * import { pretrainRunSettings } from "@metatokens/experiments";
+ * const { settings, resume } = await pretrainRunSettings({ overrides: { steps: 7 }, defaultOut: "runs/pretrain" });
+ * console.log(settings.steps, settings.out, resume); // 7 "runs/pretrain" null
+ * ```
+ */
+export async function pretrainRunSettings(
+  layers: PretrainLayers,
+): Promise<{ settings: PretrainSettings; resume: Checkpoint | null }> {
+  const out = layers.overrides.out ?? layers.defaultOut;
+  const source = `"${out}/checkpoint"`;
+  const ckpt = layers.resume ? await loadCheckpoint(`${out}/checkpoint`) : null;
+  const saved = ckpt ? checkpointSettings(ckpt) : {};
+  const preset = layers.overrides.preset ?? (typeof saved.preset === "string" ? saved.preset : "tiny");
+  const defaults = { ...pretrainDefaults(preset), out } as Record<string, unknown>;
+  const settings = { ...defaults };
+  for (const [key, value] of Object.entries(saved)) {
+    if (!Object.hasOwn(defaults, key)) {
+      throw new TypeError(`Cannot resume from ${source}: it saved an unknown setting "${key.slice(0, 40)}"`);
+    }
+    settings[key] = savedValue(key, value, defaults[key], source);
+  }
+  for (const [key, value] of Object.entries(layers.overrides)) {
+    if (!Object.hasOwn(defaults, key)) {
+      throw new TypeError(`Cannot use unknown setting "${key.slice(0, 40)}"`);
+    }
+    if (value !== undefined) settings[key] = value;
+  }
+  return { settings: settings as unknown as PretrainSettings, resume: ckpt };
 }

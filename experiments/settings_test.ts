@@ -5,6 +5,7 @@ import {
   extendedConfig,
   pretrainConfig,
   pretrainDefaults,
+  pretrainRunSettings,
   savedRunSettings,
   trainOptions,
 } from "./settings.ts";
@@ -49,5 +50,21 @@ Deno.test("YaRN: a RoPE config extends to s × its original context; APE, NoPE a
   assert.throws(
     () => pretrainConfig({ ...s, extendFrom: "" }),
     /Cannot use --yarn-scale without a checkpoint to extend/,
+  );
+});
+
+Deno.test("pretrainRunSettings: preset defaults, then a resumed checkpoint's settings, then the user's", async () => {
+  const fresh = await pretrainRunSettings({ overrides: { steps: 3, preset: "tiny" }, defaultOut: "runs/x" });
+  assert.deepEqual(fresh, {
+    settings: { ...pretrainDefaults("tiny"), steps: 3, out: "runs/x" },
+    resume: null,
+  });
+  await assert.rejects(
+    () => pretrainRunSettings({ overrides: { toString: "x" } as never, defaultOut: "runs/x" }),
+    /Cannot use unknown setting "toString"/,
+  );
+  await assert.rejects(
+    () => pretrainRunSettings({ overrides: {}, resume: true, defaultOut: "/nonexistent/run" }),
+    /nonexistent/,
   );
 });
