@@ -357,6 +357,7 @@ class GPT(nn.Module):
         self.transformer = nn.ModuleDict(modules)
         self.lm_head = nn.Linear(c, config.vocabSize, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied
+        self._rope_cache: Dict[Tuple[int, str], Tuple[torch.Tensor, torch.Tensor]] = {}
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
@@ -416,8 +417,16 @@ class GPT(nn.Module):
                 pe = pe * (~is_meta)[..., None].to(pe.dtype)
             x = x + pe
         elif cfg.posEncoding == "rope":
-            cos, sin = rope_tables(self.positions(b, t, is_meta, ablation, rng), cfg)
-            rope = (cos.to(idx.device).view(b, t, -1), sin.to(idx.device).view(b, t, -1))
+            if ablation.posNoise or ablation.noPosAtMeta:
+                cos, sin = rope_tables(self.positions(b, t, is_meta, ablation, rng), cfg)
+                rope = (cos.to(idx.device).view(b, t, -1), sin.to(idx.device).view(b, t, -1))
+            else:  # positions 0 … T−1 in every row: one (T, HS/2) table, kept per length and device
+                key = (t, str(idx.device))
+                if key not in self._rope_cache:
+                    cos, sin = rope_tables(torch.arange(t, dtype=torch.float64), cfg)
+                    self._rope_cache[key] = (cos.to(idx.device), sin.to(idx.device))
+                cos, sin = self._rope_cache[key]
+                rope = (cos[None].expand(b, t, -1), sin[None].expand(b, t, -1))
         x = tr.drop(x)
         for block in tr.h:
             x = block(x, is_meta, rope, dense_meta)

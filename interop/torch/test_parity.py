@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,8 @@ torch.set_num_threads(1)
 LOGITS_TOL = 1e-4
 WEIGHTS_TOL = 1e-5
 FIXTURES = ""
+#: Whether this run made the fixtures folder (then it is removed at the end).
+MADE_FIXTURES = False
 #: The measured maximum absolute differences, printed at the end.
 MEASURED: Dict[str, float] = {}
 
@@ -50,16 +53,19 @@ def deno() -> List[str]:
 
 
 def setUpModule() -> None:
-    global FIXTURES
+    global FIXTURES, MADE_FIXTURES
     given = os.environ.get("METATOKENS_FIXTURES", "")
     if given and os.path.exists(os.path.join(given, "train", "step1.json")):
         FIXTURES = given
         return
     FIXTURES = given or tempfile.mkdtemp(prefix="metatokens-parity-")
+    MADE_FIXTURES = not given
     subprocess.run(deno() + ["run", "-A", "_tools/torch_fixtures.ts", "write", FIXTURES], cwd=ROOT, check=True)
 
 
 def tearDownModule() -> None:
+    if MADE_FIXTURES:
+        shutil.rmtree(FIXTURES, ignore_errors=True)
     if MEASURED:
         width = max(len(k) for k in MEASURED)
         print("\nmax |PyTorch − TypeScript|:", file=sys.stderr)

@@ -90,12 +90,18 @@ def decay_groups(model: torch.nn.Module) -> Tuple[List[Tuple[str, torch.nn.Param
     return [p for p in named if p[1].dim() >= 2], [p for p in named if p[1].dim() < 2]
 
 
-def make_optimizer(model: torch.nn.Module, o: TrainOptions) -> torch.optim.AdamW:
-    """AdamW over the two groups, ε = 1e-8, no fused/foreach variants (one rule, as ours)."""
-    decayed, rest = decay_groups(model)
+def make_optimizer(model: torch.nn.Module, o: TrainOptions, decayed_names: Optional[set] = None) -> torch.optim.AdamW:
+    """AdamW over the two groups, ε = 1e-8, no fused/foreach variants (one rule, as ours).
+
+    ``decayed_names``: the ≥ 2-D parameters by name, taken from the unwrapped model (FSDP's sharded
+    views do not keep their shapes); by default from ``model`` itself.
+    """
+    if decayed_names is None:
+        decayed_names = {_clean(n) for n, _ in decay_groups(model)[0]}
+    named = list(model.named_parameters())
     groups = [
-        {"params": [p for _, p in decayed], "weight_decay": o.weightDecay},
-        {"params": [p for _, p in rest], "weight_decay": 0.0},
+        {"params": [p for n, p in named if _clean(n) in decayed_names], "weight_decay": o.weightDecay},
+        {"params": [p for n, p in named if _clean(n) not in decayed_names], "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=1e-8, foreach=False)
 
@@ -152,13 +158,16 @@ class Trainer:
         world: int = 1,
         autocast_dtype: Optional[torch.dtype] = None,
         seed: int = 1337,
+        decayed_names: Optional[set] = None,
+        fsdp: bool = False,
     ) -> None:
         if options.gradAccum % world != 0:
             raise ValueError(f"Cannot split gradAccum {options.gradAccum} micro-batches over {world} processes: use a multiple of {world}")
         self.model, self.train, self.val, self.options = model, train, val, options
         self.device, self.rank, self.world = device, rank, world
         self.autocast_dtype = autocast_dtype
-        self.optimizer = make_optimizer(model, options)
+        self.fsdp = fsdp
+        self.optimizer = make_optimizer(model, options, decayed_names)
         self.step_count = 0
         self.tokens = 0
         self.best_val_loss: Optional[float] = None
@@ -246,7 +255,9 @@ class Trainer:
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Optimizer moments, counters and data cursors from a checkpoint (weights are loaded before wrapping)."""
-        if ckpt.optimizer is not None:
+        if ckpt.optimizer is not None and self.fsdp:
+            load_fsdp_optimizer_state(self.model, self.optimizer, ckpt.optimizer)
+        elif ckpt.optimizer is not None:
             load_optimizer_state(self.model, self.optimizer, ckpt.optimizer)
         s = ckpt.trainer_state
         self.step_count = int(s["step"])
@@ -355,13 +366,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         log(f"initialised from {args.init_from}")
     model.to(device)
     wrapped: torch.nn.Module = model
+    decayed_names = {n for n, _ in decay_groups(model)[0]}
     if distributed and args.fsdp:
-        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
-
-        wrapped = FSDP(model, device_id=device if device.type == "cuda" else None)
+        wrapped = wrap_fsdp(model, device)
     elif distributed:
         wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
-    trainer = Trainer(wrapped, train_src, val_src, options, device, rank, world, dtype, seed)
+    trainer = Trainer(wrapped, train_src, val_src, options, device, rank, world, dtype, seed, decayed_names, distributed and args.fsdp)
     if resume is not None:
         trainer.restore(resume)
         log(f"resumed from {ckpt_dir} at step {trainer.step_count}")
@@ -427,12 +437,63 @@ def main(argv: Optional[List[str]] = None) -> None:
         dist.destroy_process_group()
 
 
+def _fsdp() -> Any:
+    """torch.distributed.fsdp, or a clear error: ``--fsdp`` needs torch ≥ 2.0 (``use_orig_params``,
+    ``optim_state_dict``); Debian's torch 1.13 under Python 3.11 cannot even import it."""
+    try:
+        from torch.distributed import fsdp
+    except Exception as e:  # noqa: BLE001 - any import failure means the same thing here
+        raise SystemExit(f"Cannot use --fsdp with torch {torch.__version__}: {e}; use torch >= 2.0 or DDP (the default)")
+    if not hasattr(fsdp.FullyShardedDataParallel, "optim_state_dict"):
+        raise SystemExit(f"Cannot use --fsdp with torch {torch.__version__}: expected torch >= 2.0; use DDP (the default)")
+    return fsdp
+
+
+def wrap_fsdp(model: GPT, device: torch.device) -> torch.nn.Module:
+    """FullyShardedDataParallel with one unit per Block (the tied wte/lm_head stay in the root unit)."""
+    import functools
+
+    from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy
+
+    from model import Block
+
+    fsdp = _fsdp()
+    policy = functools.partial(transformer_auto_wrap_policy, transformer_layer_cls={Block})
+    return fsdp.FullyShardedDataParallel(
+        model, auto_wrap_policy=policy, use_orig_params=True, device_id=device if device.type == "cuda" else None
+    )
+
+
+def _full_state_dict_type(model: torch.nn.Module) -> Any:
+    fsdp = _fsdp()
+    return fsdp.FullyShardedDataParallel.state_dict_type(
+        model,
+        fsdp.StateDictType.FULL_STATE_DICT,
+        fsdp.FullStateDictConfig(offload_to_cpu=True, rank0_only=True),
+        fsdp.FullOptimStateDictConfig(offload_to_cpu=True, rank0_only=True),
+    )
+
+
+def load_fsdp_optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: OptimizerState) -> None:
+    """Our full (unsharded) moments into an FSDP model's sharded AdamW (torch ≥ 2.0)."""
+    fsdp = _fsdp()
+    names = [_clean(n) for n, _ in model.named_parameters()]
+    full = {
+        "state": {n: {"step": torch.tensor(float(state.step)), "exp_avg": state.m[n], "exp_avg_sq": state.v[n]} for n in names},
+        "param_groups": [
+            {**{k: v for k, v in g.items() if k != "params"}, "params": [_clean(n) for n, p in model.named_parameters() if any(p is q for q in g["params"])]}
+            for g in optimizer.param_groups
+        ],
+    }
+    with _full_state_dict_type(model):
+        sharded = fsdp.FullyShardedDataParallel.optim_state_dict_to_load(model=model, optim=optimizer, optim_state_dict=full)
+    optimizer.load_state_dict(sharded)
+
+
 def full_state(model: torch.nn.Module, fsdp: bool) -> Dict[str, torch.Tensor]:
     """Our state dict (CPU, tied head dropped) of a plain, DDP or FSDP model (FSDP: gathered on rank 0)."""
     if fsdp:
-        from torch.distributed.fsdp import FullStateDictConfig, FullyShardedDataParallel as FSDP, StateDictType
-
-        with FSDP.state_dict_type(model, StateDictType.FULL_STATE_DICT, FullStateDictConfig(offload_to_cpu=True, rank0_only=True)):
+        with _full_state_dict_type(model):
             state = model.state_dict()
     else:
         state = (model.module if hasattr(model, "module") else model).state_dict()
@@ -440,17 +501,13 @@ def full_state(model: torch.nn.Module, fsdp: bool) -> Dict[str, torch.Tensor]:
 
 
 def full_optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, fsdp: bool, step: int) -> OptimizerState:
-    """Our AdamW moments by name (FSDP: gathered on rank 0 with ``full_optim_state_dict``)."""
+    """Our AdamW moments by name (FSDP: gathered on rank 0, empty elsewhere)."""
     if not fsdp:
         return optimizer_state(model.module if hasattr(model, "module") else model, optimizer, step)
-    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP, OptimStateKeyType
-
-    full = FSDP.full_optim_state_dict(model, optimizer)  # rank 0 only; keyed by parameter index
-    if not full:
-        return OptimizerState({}, {}, step)
-    keyed = FSDP.rekey_optim_state_dict(full, OptimStateKeyType.PARAM_NAME, model)
-    m = {_clean(k): s["exp_avg"].cpu().float() for k, s in keyed["state"].items()}
-    v = {_clean(k): s["exp_avg_sq"].cpu().float() for k, s in keyed["state"].items()}
+    with _full_state_dict_type(model):
+        full = _fsdp().FullyShardedDataParallel.optim_state_dict(model, optimizer)
+    m = {_clean(k): s["exp_avg"].cpu().float() for k, s in full.get("state", {}).items()}
+    v = {_clean(k): s["exp_avg_sq"].cpu().float() for k, s in full.get("state", {}).items()}
     return OptimizerState(m, v, step)
 
 
