@@ -119,7 +119,7 @@ const STOPPING: Record<string, string> = {
   SIGINT: "Ctrl-C",
   SIGTERM: "SIGTERM",
   SIGHUP: "the terminal closed",
-  "parent exited": "the parent process exited",
+  "wrapper exited": "the process that started this run exited",
 };
 
 /** The pre-training settings the user gave (config file and command line), without the CLI's own keys. */

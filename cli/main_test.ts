@@ -173,7 +173,7 @@ Deno.test("deno task <command> --help works for every command and lists every op
   assert.match(pretrain.stdout, /--lr NUM +peak learning rate \(default 0\.001; > 0\)/);
 });
 
-Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops cleanly", async () => {
+Deno.test("e2e (short): SIGTERM to the run itself saves a checkpoint and exits 143", async () => {
   const dir = await Deno.makeTempDir();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -204,7 +204,7 @@ Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops c
     if (done) break;
     text += dec.decode(value);
   }
-  child.kill("SIGINT");
+  child.kill("SIGTERM");
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -212,7 +212,8 @@ Deno.test("e2e (short): Ctrl-C during pretraining saves a checkpoint and stops c
   }
   const status = await child.status;
   await child.stderr.cancel();
-  assert.equal(status.code, 130, "128 + SIGINT after the save");
+  assert.equal(status.code, 143, "128 + SIGTERM after the save");
+  assert.match(text, /SIGTERM: saving a checkpoint after this step, then stopping/);
   assert.match(text, /stopped after \d+ steps; checkpoint: /);
   const state = JSON.parse(await Deno.readTextFile(`${dir}/checkpoint/trainer_state.json`));
   assert.ok(state.step >= 1 && state.step < 50, `saved at step ${state.step}`);
