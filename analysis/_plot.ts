@@ -49,8 +49,9 @@ export const CONFIG = {
   padding: 12,
   font: "Helvetica, Arial, sans-serif",
   title: { fontSize: 15, anchor: "start", offset: 12, subtitleFontSize: 12 },
-  axis: { labelFontSize: 11, titleFontSize: 12, titlePadding: 8, gridColor: "#e8e8e8", labelLimit: 120 },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260, symbolSize: 80 },
+  // No label limits (0): labels are never cut short; the figure grows to fit them (autosize "pad").
+  axis: { labelFontSize: 11, titleFontSize: 12, titlePadding: 8, gridColor: "#e8e8e8", labelLimit: 0 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0, symbolSize: 80 },
   header: { labelFontSize: 12, titleFontSize: 12 },
   view: { stroke: "#bbbbbb" },
 } as const;
@@ -140,7 +141,7 @@ const HELVETICA: readonly number[] = [
  * Bold text counts 7% wider; other characters than ASCII 0.6 em. Capped at
  * the item's `limit`, where vega truncates the text.
  */
-function textWidth(
+export function textWidth(
   item: { fontSize?: number; fontWeight?: string | number; limit?: number },
   text: unknown,
 ): number {

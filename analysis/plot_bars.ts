@@ -17,6 +17,7 @@ import {
   type PlotSize,
   renderAsync,
   show,
+  textWidth,
 } from "./_plot.ts";
 
 /** One bar of a grouped bar chart. */
@@ -95,8 +96,8 @@ function groupedBarsSpec(rows: BarRow[], options: GroupedBarsOptions): TopLevelS
   const yDomain = checkDomain("y domain", options.yDomain);
   const categories = distinct(values.map((v) => v.category));
   const series = distinct(values.map((v) => v.series));
-  // About 6 px a character of 11 px sans-serif: wide enough for each group's bars and label, up to 900 px.
-  const longest = Math.max(...categories.map((c) => c.length)) * 6 + 16;
+  // Wide enough for each group's bars and its label (11 px Helvetica), up to 900 px.
+  const longest = Math.ceil(Math.max(...categories.map((c) => textWidth({ fontSize: 11 }, c)))) + 16;
   const width = checkSize(
     "width",
     options.width,
@@ -104,8 +105,12 @@ function groupedBarsSpec(rows: BarRow[], options: GroupedBarsOptions): TopLevelS
   );
   // Tilt the category labels when the longest is still wider than its group.
   const tilt = longest > width / categories.length;
+  // An all-zero chart would be an empty frame: say so, and give the axis a range.
+  const allZero = values.every((v) => v.value === 0);
+  const base = baseSpec(title, { width, height: checkSize("height", options.height, 300) });
   return {
-    ...baseSpec(title, { width, height: checkSize("height", options.height, 300) }),
+    ...base,
+    ...(allZero ? { title: { text: title, subtitle: "no non-zero values: every bar is 0" } } : {}),
     data: { values },
     mark: { type: "bar", clip: true },
     encoding: {
@@ -115,14 +120,14 @@ function groupedBarsSpec(rows: BarRow[], options: GroupedBarsOptions): TopLevelS
         title: xLabel,
         sort: categories,
         scale: { paddingInner: 0.2 },
-        axis: { labelAngle: tilt ? -35 : 0, labelLimit: 160 },
+        axis: { labelAngle: tilt ? -35 : 0 },
       },
       xOffset: { field: "series", type: "nominal", sort: series, scale: { paddingInner: 0.05 } },
       y: {
         field: "value",
         type: "quantitative",
         title: yLabel,
-        ...(yDomain ? { scale: { domain: yDomain } } : {}),
+        ...(yDomain ? { scale: { domain: yDomain } } : allZero ? { scale: { domain: [0, 1] } } : {}),
       },
       color: {
         field: "series",

@@ -25,7 +25,10 @@ export interface HeatmapOptions extends PlotSize {
   xLabel: string;
   /** Title of the y-axis (the rows, e.g. query positions or layers). */
   yLabel: string;
-  /** One label per column (tokens, say); default the column indices. */
+  /**
+   * One label per column (tokens, say); default the column indices. When the columns are too narrow
+   * for every label, a spaced subset is shown that always includes those ending in "*".
+   */
   xTicks?: string[];
   /** One label per row; default the row indices. */
   yTicks?: string[];
@@ -87,6 +90,25 @@ function indexTicks(count: number, cell: number, horizontal: boolean): number[] 
   return Array.from({ length: Math.ceil(count / step) }, (_, i) => i * step);
 }
 
+/**
+ * Indices of `labels` to show when cells are narrower than a line of text:
+ * every label ending in "*", then every s-th index (s = 1, 2, 5 × 10^k) that
+ * keeps 12 px from those already kept.
+ */
+export function spacedTicks(labels: readonly string[], cell: number): number[] {
+  const room = Math.ceil(12 / cell);
+  let step = 1;
+  for (let k = 0; step < room; k++) step = [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3);
+  const kept: number[] = [];
+  for (const [i, l] of labels.entries()) {
+    if (l.endsWith("*") && kept.every((j) => Math.abs(j - i) >= room)) kept.push(i);
+  }
+  for (let i = 0; i < labels.length; i += step) {
+    if (kept.every((j) => Math.abs(j - i) >= room)) kept.push(i);
+  }
+  return kept.sort((a, b) => a - b);
+}
+
 function heatmapSpec(matrix: (number | null)[][], options: HeatmapOptions): TopLevelSpec {
   const { title, xLabel, yLabel } = checkTitles(options);
   const colorLabel = checkText("colour label", options.colorLabel);
@@ -144,13 +166,13 @@ function heatmapSpec(matrix: (number | null)[][], options: HeatmapOptions): TopL
   const axis = (ticks: string[] | undefined, count: number, pixels: number, horizontal: boolean) => {
     const cell = pixels / count;
     if (ticks) {
-      // Every label when the cells are tall enough for the text; else vega thins out those that overlap.
+      // Every label when the cells are tall enough for the text; else a spaced subset that always
+      // keeps the labels ending in "*" (marked positions, e.g. meta tokens).
       return {
         labelAngle: horizontal ? -90 : 0,
-        labelLimit: 90,
         labelExpr: tickLabelExpr(ticks),
-        labelOverlap: cell >= 12 ? false : "greedy" as const,
-        labelSeparation: 1,
+        ...(cell >= 12 ? {} : { values: spacedTicks(ticks, cell) }),
+        labelOverlap: false,
         domain: false,
       };
     }

@@ -164,7 +164,10 @@ function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLeve
   // deno-lint-ignore no-explicit-any
   const xEncoding: Record<string, any> = { field: "x", type: "quantitative", title: xLabel };
   if (xScale === "symlog") {
-    const domainLo = Math.min(0, lo), domainHi = hi > domainLo ? hi : domainLo + constant;
+    // From 0 only when the data starts within half the linear zone of it; else from the data, so that
+    // values far from 0 are not squeezed into the right end of the axis.
+    const domainLo = lo >= 0 && lo <= constant / 2 ? 0 : lo;
+    const domainHi = hi > domainLo ? hi : domainLo + constant;
     xEncoding.scale = { type: "symlog", constant, domain: [domainLo, domainHi], nice: false };
     xEncoding.axis = { values: symlogTicks(domainLo, domainHi, constant, width), format: ",~r" };
   } else if (xScale === "log") {
@@ -172,6 +175,8 @@ function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLeve
     xEncoding.axis = { format: ",~r" };
   } else {
     xEncoding.scale = { zero: false };
+    // Whole-number x (layers, steps): whole-number ticks only.
+    if (rows.every((r) => Number.isInteger(r.x))) xEncoding.axis = { tickMinStep: 1, format: ",d" };
   }
   const markers = options.markers ?? true;
   const legend = {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { groupedBars, heatmap, histogram, lineChart, renderSvg, scatter } from "./plot.ts";
+import { textOutside } from "./_svg_text.ts";
+import { spacedTicks } from "./plot_heatmap.ts";
 
 /** Whether the SVG draws `text` as one text element (vega escapes &, < and >). */
 function drawsText(svg: string, text: string): boolean {
@@ -352,4 +354,121 @@ Deno.test("renderSvg renders a plain vega-lite spec and reports a bad one", asyn
   });
   assert.ok(svg.startsWith("<svg"));
   await assert.rejects(renderSvg({ mark: "nope" } as never), /^Error: Cannot render the vega-lite spec: /);
+});
+
+Deno.test("textOutside finds text past an SVG's edges, through group transforms and rotation", () => {
+  const svg = '<svg width="100" height="50"><g transform="translate(10,20)">' +
+    '<text text-anchor="start" transform="translate(0,0)" font-size="11px">ok</text>' +
+    '<text text-anchor="start" transform="translate(80,0)" font-size="11px">too long here</text>' +
+    '<text text-anchor="middle" transform="translate(-5,10) rotate(-90)" font-size="12px">axis</text></g></svg>';
+  assert.deepEqual(textOutside(svg).map((b) => b.text), ["too long here", "axis"]);
+});
+
+Deno.test("every text of every figure lies inside the SVG at any label length, drawn in full", async () => {
+  const long = "A long figure title about meta tokens and attention at every length bin, ≤ 512 tokens";
+  const legend = "causal attention, meta queries, averaged over every head of every layer of the model";
+  const category = "test ≤ 128 tokens, the longest length bin of this task";
+  const figures: [string, string, string[]][] = [
+    [
+      "line",
+      await lineChart([{ name: legend, points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }], {
+        title: long,
+        xLabel: "layer",
+        yLabel: "entropy (nats)",
+        legendTitle: "series",
+      }),
+      [long, legend],
+    ],
+    [
+      "bars",
+      await groupedBars(
+        [{ category, series: legend, value: 3 }, { category: "b", series: legend, value: 1 }],
+        {
+          title: long,
+          xLabel: "test prompt length",
+          yLabel: "accuracy (%)",
+        },
+      ),
+      [long, legend, category],
+    ],
+    ["histogram", await histogram([1, 2, 3], { title: long, xLabel: legend, seriesLabel: legend }), [
+      long,
+      legend,
+    ]],
+    [
+      "heatmap",
+      await heatmap([[1, 2], [3, 4]], {
+        title: long,
+        xLabel: "key position",
+        yLabel: "layer",
+        yTicks: [category, "1"],
+        colorLabel: "attention",
+      }),
+      [long, category],
+    ],
+    [
+      "scatter",
+      await scatter([{ x: 1, y: 2, group: legend }, { x: 2, y: 1, group: "b" }], {
+        title: long,
+        xLabel: "PC 1",
+        yLabel: "PC 2",
+      }),
+      [long, legend],
+    ],
+  ];
+  for (const [kind, svg, texts] of figures) {
+    assert.deepEqual(textOutside(svg), [], kind);
+    for (const text of texts) {
+      assert.ok(drawsText(svg, text), `${kind} draws ${JSON.stringify(text)} in full`);
+    }
+  }
+});
+
+Deno.test("figure details: whole-number ticks, marked heatmap ticks kept, a note on all-zero bars, symlog from the data", async () => {
+  const layers = await lineChart([{ name: "s", points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }], {
+    title: "t",
+    xLabel: "layer",
+    yLabel: "y",
+  });
+  assert.ok(
+    drawsText(layers, "1") && !drawsText(layers, "0.5") && !drawsText(layers, "0.1"),
+    "integer ticks",
+  );
+  const ticks = Array.from({ length: 102 }, (_, i) => [34, 101].includes(i) ? `${i}*` : `${i}`);
+  const map = await heatmap([Array.from({ length: 102 }, (_, i) => i)], {
+    title: "t",
+    xLabel: "position (* = meta token)",
+    yLabel: "layer",
+    xTicks: ticks,
+    colorLabel: "c",
+  });
+  assert.ok(drawsText(map, "34*") && drawsText(map, "101*"), "every marked tick is labelled");
+  assert.deepEqual(spacedTicks(ticks, 400 / 102).filter((i) => ticks[i].endsWith("*")), [34, 101]);
+  const zero = await groupedBars([{ category: "a", series: "s", value: 0 }], {
+    title: "t",
+    xLabel: "x",
+    yLabel: "y",
+  });
+  assert.ok(drawsText(zero, "no non-zero values: every bar is 0"));
+  const far = await lineChart([{ name: "s", points: [{ x: 1000, y: 5 }, { x: 5000, y: 6 }] }], {
+    title: "t",
+    xLabel: "rate",
+    yLabel: "y",
+    xScale: "symlog",
+  });
+  assert.ok(drawsText(far, "1,000") && !drawsText(far, "0"), "the symlog axis starts at the data");
+});
+
+Deno.test("the committed report's figures keep every text inside the SVG", async () => {
+  const root = new URL("../docs/reproduce-tiny/", import.meta.url);
+  const files: string[] = [];
+  const walk = (dir: URL) => {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isDirectory) walk(new URL(`${e.name}/`, dir));
+      else if (e.name.endsWith(".svg")) files.push(new URL(e.name, dir).pathname);
+    }
+  };
+  walk(root);
+  assert.ok(files.length > 10, `${files.length} figures`);
+  for (const file of files) assert.deepEqual(textOutside(await Deno.readTextFile(file)), [], file);
 });

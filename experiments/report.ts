@@ -39,6 +39,8 @@ export interface PretrainRecord {
   model: string;
   /** Every evaluation as [step, validation loss]. */
   valLosses: [number, number][];
+  /** Training loss as [step, loss], one point per step (absent in records written before it was kept). */
+  trainLosses?: [number, number][];
   /** Wall time of the stage. */
   seconds: number;
 }
@@ -320,9 +322,24 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     await writeFileAtomic(
       join(out, file),
       await lineChart(
-        r.pretrained.map((p) => ({ name: label(p.model), points: p.valLosses.map(([x, y]) => ({ x, y })) })),
+        r.pretrained.flatMap((p) => {
+          const train = p.trainLosses ?? [];
+          const every = Math.max(1, Math.round(train.length / 50));
+          const first = train[0]?.[0] ?? 1;
+          return [
+            ...(p.valLosses.length > 0
+              ? [{ name: `${label(p.model)}, validation`, points: p.valLosses.map(([x, y]) => ({ x, y })) }]
+              : []),
+            ...(train.length > 0
+              ? [{
+                name: `${label(p.model)}, train (moving mean)`,
+                points: smoothed(train.map(([, y]) => y), every).map((q) => ({ x: q.x + first - 1, y: q.y })),
+              }]
+              : []),
+          ];
+        }),
         {
-          title: "Pre-training: validation loss",
+          title: "Pre-training: validation and training loss",
           xLabel: "step",
           yLabel: "loss (nats)",
           legendTitle: "model",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { textOutside } from "../analysis/_svg_text.ts";
 import { METRIC_LABELS } from "@metatokens/tasks";
 import { MODELS, SCALES } from "./plan.ts";
 import {
@@ -62,7 +63,12 @@ Deno.test("writeReport: answers first, n and intervals in every cell, ablations 
     plan,
     config,
     nParams: parameterCount(config),
-    pretrained: [],
+    pretrained: [{
+      model: "meta-rope",
+      valLosses: [[0, 10.9], [20, 7.5], [40, 6.1]],
+      trainLosses: Array.from({ length: 40 }, (_, i) => [i + 1, 10.8 - i * 0.12] as [number, number]),
+      seconds: 1,
+    }],
     finetuned: [
       record("gpt2-ape", 0, [20, 2]),
       record("gpt2-ape", 1, [24, 4]),
@@ -81,6 +87,12 @@ Deno.test("writeReport: answers first, n and intervals in every cell, ablations 
     },
   });
   const md = await Deno.readTextFile(`${out}/report.md`);
+  // Pre-training loss curves: validation and training, every label inside the figure.
+  const pretrainSvg = await Deno.readTextFile(`${out}/figures/loss_pretraining.svg`);
+  for (const name of ["Meta-attention (RoPE), validation", "Meta-attention (RoPE), train (moving mean)"]) {
+    assert.ok(pretrainSvg.includes(`>${name}</text>`), name);
+  }
+  assert.deepEqual(textOutside(pretrainSvg), []);
   const answers = md.slice(md.indexOf("## The paper's questions"), md.indexOf("## Deviations"));
   assert.match(
     answers,

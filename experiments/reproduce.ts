@@ -176,7 +176,12 @@ export async function pretrainStage(o: ReproduceOptions, m: ModelSpec): Promise<
     onStep: o.onStep,
     onEval: o.onEval,
   });
-  const record: PretrainRecord = { model: m.name, valLosses: result.valLosses, seconds: result.seconds };
+  const record: PretrainRecord = {
+    model: m.name,
+    valLosses: result.valLosses,
+    trainLosses: result.trainLosses,
+    seconds: result.seconds,
+  };
   await writeJson(resultPath, record);
   return record;
 }
