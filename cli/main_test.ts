@@ -227,7 +227,7 @@ Deno.test("tasks:generate writes seeded JSONL examples and refuses unknown tasks
     cli("tasks:generate", "--task", "list_recall", "--phase", "1", "--n", "5", "--seed", "3", "--out", path);
   const made = await generateTo(out);
   assert.equal(made.code, 0, made.stderr);
-  assert.match(made.stdout, /wrote 5 list_recall examples \(phase 1, seed 3\)/);
+  assert.match(made.stdout, /wrote 5 list-recall examples \(phase 1, seed 3\)/);
   const lines = (await Deno.readTextFile(out)).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines.length, 5);
   assert.ok(
@@ -237,7 +237,10 @@ Deno.test("tasks:generate writes seeded JSONL examples and refuses unknown tasks
   assert.equal(again.code, 0);
   assert.equal(await Deno.readTextFile(`${dir}/b.jsonl`), await Deno.readTextFile(out));
   const badTask = await cli("tasks:generate", "--task", "sorting", "--out", out);
-  assert.match(badTask.stderr, /Unknown task "sorting"/);
+  assert.match(
+    badTask.stderr,
+    /Cannot use --task "sorting": expected one of list-recall, segment-counting, parity, copying/,
+  );
   const badPhase = await cli("tasks:generate", "--task", "parity", "--phase", "9", "--out", out);
   assert.equal(badPhase.code, 1);
   assert.match(badPhase.stderr, /phase/i);
