@@ -55,7 +55,11 @@ const checkpoint: OptionSpec = {
  * settings themselves, so a setting added to `PretrainSettings` (or model's
  * `TrainOptions`) does not compile until it has a row here.
  */
-const PRETRAIN_ROWS: { [K in Exclude<keyof PretrainSettings, "decaySteps">]-?: Omit<OptionSpec, "type"> } = {
+const PRETRAIN_ROWS: {
+  [K in Exclude<keyof PretrainSettings, "decaySteps">]-?: Omit<OptionSpec, "type"> & {
+    type?: OptionSpec["type"];
+  };
+} = {
   preset: { choices: Object.keys(PRESETS), doc: "model preset the other defaults come from" },
   meta: { doc: "meta-attention and meta-token injection" },
   pos: { choices: ["ape", "rope", "none"], doc: "positional encoding" },
@@ -117,16 +121,18 @@ const INTEGER_SETTINGS = new Set([
 export function pretrainOptions(preset = "tiny"): OptionTable {
   const defaults = pretrainDefaults(preset) as unknown as Record<string, OptionSpec["default"]>;
   const table: Record<string, OptionSpec> = {};
-  for (const [key, row] of Object.entries(PRETRAIN_ROWS) as [string, Omit<OptionSpec, "type">][]) {
+  for (const [key, row] of Object.entries(PRETRAIN_ROWS) as [string, Partial<OptionSpec>][]) {
     const value = defaults[key];
-    const type: OptionSpec["type"] = typeof value === "number"
-      ? (INTEGER_SETTINGS.has(key) ? "integer" : "number")
-      : typeof value === "boolean"
-      ? "boolean"
-      : typeof value === "string"
-      ? "string"
-      : "json";
-    table[key] = { type, default: value, ...row };
+    // A setting without a default (optional, absent unless given) names its type in its row.
+    const type: OptionSpec["type"] = row.type ??
+      (typeof value === "number"
+        ? (INTEGER_SETTINGS.has(key) ? "integer" : "number")
+        : typeof value === "boolean"
+        ? "boolean"
+        : typeof value === "string"
+        ? "string"
+        : "json");
+    table[key] = { doc: "", ...row, type, default: value };
   }
   return {
     ...table,

@@ -201,6 +201,9 @@ export function pretrainConfig(s: PretrainSettings, base: GptConfig | null = nul
   return gptConfig({ ...model, metaAttention: s.meta, posEncoding: s.pos }, s.preset);
 }
 
+/** Settings of `TrainOptions` that have no default (absent unless given). */
+const OPTIONAL_SETTINGS: ReadonlySet<string> = new Set(["decaySteps", "maxLoss"]);
+
 /** Where {@linkcode pretrainRunSettings} layers its settings from. */
 export interface PretrainLayers {
   /** Settings given by the user (a config file, then the command line over it), already typed. */
@@ -254,7 +257,7 @@ export async function pretrainRunSettings(
     settings[key] = savedValue(key, value, defaults[key], source);
   }
   for (const [key, value] of Object.entries(layers.overrides)) {
-    if (!Object.hasOwn(defaults, key)) {
+    if (!Object.hasOwn(defaults, key) && !OPTIONAL_SETTINGS.has(key)) {
       throw new TypeError(`Cannot use unknown setting "${key.slice(0, 40)}"`);
     }
     if (value !== undefined) settings[key] = value;
