@@ -37,7 +37,7 @@ import torch
 import torch.distributed as dist
 
 from checkpoint import Checkpoint, OptimizerState, load_checkpoint, load_weights, model_state, save_checkpoint
-from data import TokenBatchSource, TokenCache
+from data import TokenBatchSource, TokenCache, meta_count
 from model import GPT, PRESETS, GptConfig
 
 #: The validation sampler's seed (experiments/pretrain.ts VAL_SEED), the same for every run.
@@ -225,13 +225,15 @@ class Trainer:
     def evaluate(self) -> float:
         """Mean loss over ``evalBatches`` validation batches, split over the processes."""
         assert self.val is not None
-        self.model.eval()
+        # DDP's wrapper is skipped: no collective runs in evaluation, so processes may see different counts.
+        net = self.model.module if isinstance(self.model, torch.nn.parallel.DistributedDataParallel) else self.model
+        net.eval()
         total = torch.zeros((), device=self.device, dtype=torch.float64)
         for i in range(self.options.evalBatches):
             x, y = self.val.next()  # every process advances the cursor
             if i % self.world == self.rank:
                 with self._autocast():
-                    _, loss = self.model(torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device))
+                    _, loss = net(torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device))
                 total += loss.double()
         loss = float(self._all_reduce(total).item()) / self.options.evalBatches
         if self.best_val_loss is None or loss < self.best_val_loss:
@@ -370,7 +372,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if distributed and args.fsdp:
         wrapped = wrap_fsdp(model, device)
     elif distributed:
-        wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
+        # Without meta tokens in a window (k = round(0.1·T) = 0) meta-attention's c_attn gets no gradient.
+        unused = config.metaAttention and meta_count(config.blockSize) == 0
+        wrapped = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local] if device.type == "cuda" else None, find_unused_parameters=unused
+        )
     trainer = Trainer(wrapped, train_src, val_src, options, device, rank, world, dtype, seed, decayed_names, distributed and args.fsdp)
     if resume is not None:
         trainer.restore(resume)
