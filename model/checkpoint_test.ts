@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, loadCheckpoint, recoverCheckpointDir, saveCheckpoint } from "./checkpoint.ts";
 import { PRESETS } from "./config.ts";
 import { encodeSafetensors } from "./safetensors.ts";
 
@@ -328,5 +328,118 @@ Deno.test("optimizer tensors named after Object.prototype keys are refused by na
         message: new RegExp(`optimizer tensor "m\\.${name}" has no model tensor "${name}"`),
       });
     }
+  });
+});
+
+Deno.test("issue 14: trainer_state.json carries formatVersion 1; absent reads as 1, another is refused by name", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    const path = join(dir, "trainer_state.json");
+    const written = JSON.parse(await Deno.readTextFile(path));
+    assert.equal(written.formatVersion, 1);
+    assert.deepEqual(await loadCheckpoint(dir), sample(1)); // the version is not part of trainerState
+    // A checkpoint written before versions existed has none: it loads as format 1.
+    delete written.formatVersion;
+    await Deno.writeTextFile(path, JSON.stringify(written));
+    assert.deepEqual(await loadCheckpoint(dir), sample(1));
+    for (const version of [2, "1", null, 0]) {
+      await Deno.writeTextFile(path, JSON.stringify({ ...written, formatVersion: version }));
+      await assert.rejects(() => loadCheckpoint(dir), {
+        name: "RangeError",
+        message: new RegExp(
+          `^Cannot read .*trainer_state\\.json: it has formatVersion ${
+            JSON.stringify(version)
+          }, but this version of metatokens reads checkpoint format 1 only`,
+        ),
+      });
+    }
+  });
+});
+
+Deno.test("issue 14 (6): a non-finite weight or moment is never written over a good checkpoint", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    await saveCheckpoint(dir, sample(1));
+    const bad = sample(2);
+    bad.optimizer!.v["transformer.ln_f.bias"].data[2] = NaN;
+    await assert.rejects(() => saveCheckpoint(dir, bad), {
+      name: "RangeError",
+      message: `Cannot save checkpoint "${dir}": optimizer.safetensors tensor "v.transformer.ln_f.bias" ` +
+        `holds NaN at index 2 (training diverged); nothing was written, and the last checkpoint "${dir}" is intact`,
+    });
+    assert.deepEqual(names(root), ["ckpt"]);
+    assert.deepEqual(await loadCheckpoint(dir), sample(1));
+    // Without an earlier checkpoint the message does not claim one.
+    const fresh = join(root, "fresh");
+    bad.model["transformer.wte.weight"].data[0] = -Infinity;
+    await assert.rejects(() => saveCheckpoint(fresh, bad), {
+      message: `Cannot save checkpoint "${fresh}": model.safetensors tensor "transformer.wte.weight" ` +
+        `holds -Infinity at index 0 (training diverged); nothing was written`,
+    });
+    assert.deepEqual(names(root), ["ckpt"]);
+  });
+});
+
+Deno.test("issue 14 (6): a checkpoint whose weights or moments are not finite is refused on load", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "ckpt");
+    const ckpt = sample(1);
+    await saveCheckpoint(dir, ckpt);
+    const weights = {
+      ...ckpt.model,
+      "transformer.ln_f.bias": { shape: [4], data: new Float32Array([0, 1, NaN, 3]) },
+    };
+    await Deno.writeFile(join(dir, "model.safetensors"), encodeSafetensors(weights));
+    await assert.rejects(() => loadCheckpoint(dir), {
+      name: "RangeError",
+      message: new RegExp(
+        `^Cannot load checkpoint ".*ckpt": model\\.safetensors tensor "transformer\\.ln_f\\.bias" holds NaN ` +
+          `at index 2: the checkpoint holds a diverged state`,
+      ),
+    });
+    await saveCheckpoint(dir, ckpt);
+    const moments = {
+      "m.transformer.wte.weight": ckpt.optimizer!.m["transformer.wte.weight"],
+      "m.transformer.ln_f.bias": ckpt.optimizer!.m["transformer.ln_f.bias"],
+      "v.transformer.wte.weight": { shape: [3, 4], data: new Float32Array(12).fill(Infinity) },
+      "v.transformer.ln_f.bias": ckpt.optimizer!.v["transformer.ln_f.bias"],
+    };
+    await Deno.writeFile(join(dir, "optimizer.safetensors"), encodeSafetensors(moments, { step: "101" }));
+    await assert.rejects(
+      () => loadCheckpoint(dir),
+      /"v\.transformer\.wte\.weight" holds Infinity at index 0/,
+    );
+  });
+});
+
+Deno.test("issue 14 (10): recoverCheckpointDir renames a half-renamed checkpoint back and removes stale folders", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "checkpoint");
+    await saveCheckpoint(dir, sample(1));
+    // Killed between the two renames, after two earlier kills mid-write.
+    await Deno.rename(dir, `${dir}.old-aaaaaaaaaaaa`);
+    for (const name of ["checkpoint.tmp-bbbbbbbbbbbb", "checkpoint.tmp-cccccccccccc"]) {
+      await Deno.mkdir(join(root, name));
+      await Deno.writeFile(join(root, name, "model.safetensors"), new Uint8Array(100));
+    }
+    await Deno.mkdir(join(root, "checkpoint-other")); // not a leftover: kept
+    const notes = await recoverCheckpointDir(dir);
+    assert.equal(notes.length, 3);
+    assert.match(
+      notes[0],
+      /recovered checkpoint ".*checkpoint": .* renamed ".*checkpoint\.old-aaaaaaaaaaaa"/,
+    );
+    assert.deepEqual(names(root), ["checkpoint", "checkpoint-other"]);
+    assert.deepEqual(await loadCheckpoint(dir), sample(1));
+    // A live checkpoint and stale old folders: the old ones go, the live one stays.
+    await Deno.mkdir(`${dir}.old-dddddddddddd`);
+    assert.deepEqual(await recoverCheckpointDir(dir), [
+      `removed "${dir}.old-dddddddddddd", left by an interrupted save`,
+    ]);
+    assert.deepEqual(names(root), ["checkpoint", "checkpoint-other"]);
+    assert.deepEqual(await recoverCheckpointDir(dir), []);
+    // Nothing at all: nothing to do.
+    assert.deepEqual(await recoverCheckpointDir(join(root, "none")), []);
   });
 });

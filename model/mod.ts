@@ -25,3 +25,4 @@ export * from "./hf_import.ts";
 export * from "./run.ts";
 export * from "./safetensors.ts";
 export * from "./train.ts";
+export * from "./trainer_state.ts";

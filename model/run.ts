@@ -1,15 +1,19 @@
 /**
  * A training run on disk: steps a {@linkcode Trainer}, appends JSONL metrics,
  * evaluates and checkpoints on a cadence, and stops cleanly when asked
- * (Ctrl-C) with a checkpoint written. A loss that turns non-finite stops the
- * run and leaves the last checkpoint as it was.
+ * (Ctrl-C) with a checkpoint written. A loss that turns non-finite or
+ * exceeds `maxLoss`, or weights that turn non-finite, stop the run and leave
+ * the last checkpoint as it was; the error says which checkpoint is intact.
+ * Before the first step, leftovers of killed saves are cleaned up and a
+ * checkpoint left half-renamed is recovered ({@linkcode recoverCheckpointDir}).
  *
  * @module
  */
 
 import { join } from "node:path";
-import { saveCheckpoint } from "./checkpoint.ts";
-import type { StepInfo, Trainer } from "./train.ts";
+import { appendToFile } from "@metatokens/tensor/fs";
+import { MODEL_FILE, recoverCheckpointDir, saveCheckpoint } from "./checkpoint.ts";
+import { LossSpikeError, NonFiniteLossError, type StepInfo, type Trainer } from "./train.ts";
 
 /** Where and how often a run writes. */
 export interface RunOptions {
@@ -27,6 +31,8 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** More JSON to keep in `trainer_state.json` (e.g. the run's settings, for resuming). */
   extraState?: Record<string, unknown>;
+  /** Called with what the run tidied before starting (stale save folders removed, a checkpoint recovered). */
+  onNotice?: (message: string) => void;
 }
 
 /** How a run ended. */
@@ -64,9 +70,15 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
   const metrics = join(outDir, "metrics.jsonl");
   const checkpoint = join(outDir, "checkpoint");
   const log = (row: Record<string, unknown>): Promise<void> =>
-    Deno.writeTextFile(metrics, JSON.stringify({ time: new Date().toISOString(), ...row }) + "\n", {
-      append: true,
-    });
+    appendToFile(metrics, JSON.stringify({ time: new Date().toISOString(), ...row }) + "\n");
+  for (const note of await recoverCheckpointDir(checkpoint)) options.onNotice?.(note);
+  // The step of the checkpoint on disk that this run may rely on: the one it resumed from, or its own saves.
+  let saved: number | null = trainer.stepCount > 0 && await Deno.stat(join(checkpoint, MODEL_FILE)).then(
+      () => true,
+      () => false,
+    )
+    ? trainer.stepCount
+    : null;
   const valLosses: [number, number][] = [];
   const evaluate = async (): Promise<void> => {
     if (!trainer.val) return;
@@ -79,6 +91,7 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
     const ckpt = await trainer.checkpoint();
     ckpt.trainerState = { ...ckpt.trainerState, ...options.extraState };
     await saveCheckpoint(checkpoint, ckpt);
+    saved = trainer.stepCount;
     await log({ type: "checkpoint", step: trainer.stepCount, dir: checkpoint });
     options.onCheckpoint?.(checkpoint, trainer.stepCount);
   };
@@ -87,7 +100,17 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
   const started = performance.now(), startStep = trainer.stepCount;
   let tokens = 0;
   while (trainer.stepCount < steps) {
-    const info = await trainer.step();
+    let info: StepInfo;
+    try {
+      info = await trainer.step();
+    } catch (e) {
+      if (e instanceof NonFiniteLossError || e instanceof LossSpikeError) {
+        e.message += saved === null
+          ? "; no checkpoint of this run was written"
+          : `; the last checkpoint "${checkpoint}" (step ${saved}) is intact`;
+      }
+      throw e;
+    }
     tokens += info.tokens;
     const seconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokens / seconds;

@@ -26,10 +26,12 @@ import {
   tensor,
   zeros,
 } from "@metatokens/tensor";
+import { preview } from "@metatokens/tensor/quote";
 import type { Checkpoint } from "./checkpoint.ts";
 import { checkpointConfig } from "./config.ts";
 import { type Batch, Gpt } from "./gpt.ts";
 import type { StateDict } from "./safetensors.ts";
+import { readTrainerState } from "./trainer_state.ts";
 
 /** Where batches come from: deterministic given its state. */
 export interface BatchSource {
@@ -67,6 +69,13 @@ export interface TrainOptions {
   evalEvery: number;
   /** Validation batches per evaluation. */
   evalBatches: number;
+  /**
+   * The loss spike guard: a step whose mean training loss exceeds this stops
+   * training before the weights are updated ({@linkcode LossSpikeError}), so a
+   * diverged run ends with its last good checkpoint intact. Absent (or
+   * `Infinity`): off.
+   */
+  maxLoss?: number;
 }
 
 /** Table 4's optimisation settings; `steps` defaults to its 600,000 iterations. */
@@ -160,7 +169,10 @@ export interface TrainerState {
   valLosses?: [number, number][];
 }
 
-/** Raised when the loss or the gradient norm stops being finite; nothing was updated with it. */
+/**
+ * Raised when the loss or the gradient norm stops being finite; nothing was
+ * updated with it. ({@linkcode runTraining} adds whether a checkpoint is intact.)
+ */
 export class NonFiniteLossError extends Error {
   /** The step whose loss was not finite. */
   readonly step: number;
@@ -169,10 +181,30 @@ export class NonFiniteLossError extends Error {
       `${
         what === "loss" ? "Loss" : "Gradient norm"
       } became ${value} at step ${step}: training stopped before ` +
-        `updating the weights (lower the learning rate or check the data); the last checkpoint is intact`,
+        `updating the weights (lower the learning rate or check the data)`,
     );
     this.name = "NonFiniteLossError";
     this.step = step;
+  }
+}
+
+/**
+ * Raised when a step's training loss exceeds {@linkcode TrainOptions.maxLoss}
+ * (a diverging run); nothing was updated with it.
+ */
+export class LossSpikeError extends Error {
+  /** The step whose loss was too high. */
+  readonly step: number;
+  /** That loss. */
+  readonly loss: number;
+  constructor(step: number, loss: number, maxLoss: number) {
+    super(
+      `Loss ${loss} at step ${step} exceeds maxLoss ${maxLoss}: the run is diverging; training stopped ` +
+        `before updating the weights (lower the learning rate, or raise maxLoss)`,
+    );
+    this.name = "LossSpikeError";
+    this.step = step;
+    this.loss = loss;
   }
 }
 
@@ -225,6 +257,11 @@ export class Trainer {
           }: expected a finite number ≥ 0 (gradClip 0: no clipping)`,
         );
       }
+    }
+    if (options.maxLoss !== undefined && !(options.maxLoss > 0)) {
+      throw new RangeError(
+        `Cannot train with maxLoss = ${options.maxLoss}: expected a number > 0 (Infinity or absent: off)`,
+      );
     }
     const [decayed, rest] = decayGroups(model);
     this.optimizer = new AdamW(
@@ -311,6 +348,10 @@ export class Trainer {
       this.optimizer.zeroGrad();
       throw new NonFiniteLossError(this.#step + 1, gradNorm, "gradient norm");
     }
+    if (options.maxLoss !== undefined && loss > options.maxLoss) {
+      this.optimizer.zeroGrad();
+      throw new LossSpikeError(this.#step + 1, loss, options.maxLoss);
+    }
     this.optimizer.step(lr);
     this.optimizer.zeroGrad();
     this.#step++;
@@ -363,18 +404,31 @@ export class Trainer {
       config: { ...this.model.config },
       model,
       optimizer: { m, v, step: moments.step },
-      trainerState: { ...this.state() } as unknown as Record<string, unknown>,
+      trainerState: stateRecord(this.state()),
     };
   }
 
-  /** Restores weights, moments, RNG, data cursor and counters from a checkpoint of the same config. */
-  restore(ckpt: Checkpoint): void {
+  /**
+   * Restores weights, moments, RNG, data cursor and counters from a checkpoint
+   * of the same config. The trainer state is read with
+   * {@linkcode readTrainerState} before anything is restored, so a malformed
+   * one changes nothing.
+   *
+   * @param ckpt The checkpoint.
+   * @param source Its `trainer_state.json`, for messages.
+   * @throws {TypeError} A trainer state with a missing or mistyped key.
+   * @throws {RangeError} A trainer state with a value out of bounds.
+   * @throws {Error} A checkpoint of another config.
+   */
+  restore(ckpt: Checkpoint, source = "the checkpoint's trainer_state.json"): void {
+    const s = readTrainerState(ckpt.trainerState, source);
     for (const [key, value] of Object.entries(this.model.config)) {
-      if (JSON.stringify(ckpt.config[key]) !== JSON.stringify(value)) {
+      const saved = Object.hasOwn(ckpt.config, key) ? ckpt.config[key] : undefined;
+      if (JSON.stringify(saved) !== JSON.stringify(value)) {
         throw new Error(
-          `Cannot resume: the checkpoint has ${key} = ${
-            JSON.stringify(ckpt.config[key])
-          } but this model has ${JSON.stringify(value)} (a checkpoint from another config)`,
+          `Cannot resume: the checkpoint has ${key} = ${preview(saved)} but this model has ${
+            preview(value)
+          } (a checkpoint from another config)`,
         );
       }
     }
@@ -387,15 +441,28 @@ export class Trainer {
         ordered.map(([name]) => momentOf(ckpt.optimizer!.v, name)),
       );
     }
-    const s = ckpt.trainerState as unknown as TrainerState;
     this.#step = s.step;
-    this.#tokens = s.tokens ?? 0;
-    this.#bestValLoss = s.bestValLoss ?? null;
+    this.#tokens = s.tokens;
+    this.#bestValLoss = s.bestValLoss;
     this.#valLosses = (s.valLosses ?? []).map(([step, loss]) => [step, loss]);
     this.rng.restore(s.rng);
     this.train.restore(s.data);
     if (this.val && s.valData !== undefined && s.valData !== null) this.val.restore(s.valData);
   }
+}
+
+/** A trainer state as the JSON object a checkpoint stores. */
+function stateRecord(s: TrainerState): Record<string, unknown> {
+  return {
+    step: s.step,
+    rng: s.rng,
+    data: s.data,
+    valData: s.valData,
+    bestValLoss: s.bestValLoss,
+    tokens: s.tokens,
+    options: s.options,
+    valLosses: s.valLosses,
+  };
 }
 
 /**

@@ -12,6 +12,12 @@
  * one aside first, so a complete folder exists under a known name at every
  * instant.
  *
+ * Every failure of the disk (no space left, a read-only file system, a
+ * permission) is rethrown with the operation and the path in front of the
+ * system's message — `Cannot write "/runs/x/model.safetensors": No space left
+ * on device (os error 28)` — keeping its class (`Deno.errors.*`), so callers
+ * can still tell a missing file from a full disk.
+ *
  * It lives in `tensor` because `tensor` is the lowest package in the
  * dependency DAG (`_tools/check_deps.ts`) that both `model` and `data` may
  * import; the module itself depends on nothing but `node:path` and
@@ -26,6 +32,29 @@ import { basename, dirname, join } from "node:path";
 /** A short random hex suffix for temporary names (12 hex digits). */
 function randomSuffix(): string {
   return randomBytes(6).toString("hex");
+}
+
+/** Marks errors already annotated, so a path is named once. */
+const ANNOTATED = Symbol("annotated");
+
+/**
+ * Puts the operation and the path in front of a disk error's message (once),
+ * keeping its class and cause; returns it to be thrown.
+ */
+function diskError(e: unknown, operation: string, path: string): unknown {
+  if (!(e instanceof Error) || (e as { [ANNOTATED]?: boolean })[ANNOTATED]) return e;
+  e.message = `Cannot ${operation} "${path}": ${e.message}`;
+  Object.defineProperty(e, ANNOTATED, { value: true });
+  return e;
+}
+
+/** Runs a disk operation, naming the operation and the path when it fails. */
+async function disk<T>(operation: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw diskError(e, operation, path);
+  }
 }
 
 function bytesOf(contents: Uint8Array | string): Uint8Array {
@@ -79,14 +108,59 @@ export async function syncDir(path: string): Promise<void> {
  */
 export async function writeNewFileSynced(path: string, contents: Uint8Array | string): Promise<void> {
   const bytes = bytesOf(contents);
-  const file = await Deno.open(path, { write: true, createNew: true });
+  const file = await disk("create", path, () => Deno.open(path, { write: true, createNew: true }));
   try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
+    await writeAll(file, bytes, path);
+    await disk("flush", path, () => file.sync());
   } finally {
     file.close();
   }
+}
+
+/**
+ * Writes all of `bytes` to an open file; a failure (a full disk: `os error
+ * 28`) names `path` and the operation.
+ *
+ * @param file The open file.
+ * @param bytes What to write, at the file's position.
+ * @param path The file's path, for the message.
+ * @throws {Error} `Cannot write "<path>": <the system's message>`, of the system error's class.
+ *
+ * @example
+ * ```ts
+ * import { writeAll } from "@metatokens/tensor/fs";
+ * const path = `${await Deno.makeTempDir()}/a.bin`;
+ * using file = await Deno.open(path, { write: true, create: true });
+ * await writeAll(file, new Uint8Array(3), path);
+ * console.log((await Deno.stat(path)).size); // 3
+ * ```
+ */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array, path: string): Promise<void> {
+  await disk("write", path, async () => {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  });
+}
+
+/**
+ * Appends `contents` to the file `path` (created when missing), a failure
+ * naming the path: for logs such as a run's `metrics.jsonl`, where a torn
+ * last line is acceptable and a full disk must say where.
+ *
+ * @param path The file.
+ * @param contents Text, written as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { appendToFile } from "@metatokens/tensor/fs";
+ * const path = `${await Deno.makeTempDir()}/log.jsonl`;
+ * await appendToFile(path, "a\n");
+ * await appendToFile(path, "b\n");
+ * console.log(await Deno.readTextFile(path)); // "a\nb\n"
+ * ```
+ */
+export async function appendToFile(path: string, contents: string): Promise<void> {
+  await disk("append to", path, () => Deno.writeTextFile(path, contents, { append: true }));
 }
 
 /**
@@ -108,13 +182,13 @@ export async function writeNewFileSynced(path: string, contents: Uint8Array | st
  * ```
  */
 export async function commitFile(temp: string, path: string): Promise<void> {
-  const file = await Deno.open(temp, { read: true, write: true });
+  const file = await disk("open", temp, () => Deno.open(temp, { read: true, write: true }));
   try {
-    await file.sync();
+    await disk("flush", temp, () => file.sync());
   } finally {
     file.close();
   }
-  await Deno.rename(temp, path);
+  await disk(`rename "${temp}" to`, path, () => Deno.rename(temp, path));
   await syncDir(dirname(path));
 }
 
@@ -152,7 +226,7 @@ export async function writeFileAtomic(path: string, contents: Uint8Array | strin
   const temp = tempPathBeside(path);
   try {
     await writeNewFileSynced(temp, contents);
-    await Deno.rename(temp, path);
+    await disk(`rename "${temp}" to`, path, () => Deno.rename(temp, path));
   } catch (e) {
     await Deno.remove(temp).catch(() => {});
     throw e;
@@ -186,10 +260,10 @@ export async function replaceDir(temp: string, dir: string): Promise<void> {
   await syncDir(temp);
   const old = `${dir}.old-${randomSuffix()}`;
   const existed = await Deno.stat(dir).then(() => true, () => false);
-  if (existed) await Deno.rename(dir, old);
-  await Deno.rename(temp, dir);
+  if (existed) await disk(`rename "${dir}" to`, old, () => Deno.rename(dir, old));
+  await disk(`rename "${temp}" to`, dir, () => Deno.rename(temp, dir));
   await syncDir(dirname(dir));
-  if (existed) await Deno.remove(old, { recursive: true });
+  if (existed) await disk("remove", old, () => Deno.remove(old, { recursive: true }));
 }
 
 /**
