@@ -11,6 +11,7 @@
 import { type Backend, Rng } from "@metatokens/tensor";
 import {
   type Checkpoint,
+  checkpointConfig,
   Gpt,
   type GptConfig,
   gptConfig,
@@ -22,7 +23,15 @@ import {
   Trainer,
 } from "@metatokens/model";
 import { openBrownCorpus, openCorpus, TokenBatchSource } from "@metatokens/data";
-import { pretrainConfig, type PretrainSettings, savedRunSettings, trainOptions } from "./settings.ts";
+import {
+  checkpointSettings,
+  pretrainConfig,
+  type PretrainSettings,
+  resumeNotices,
+  SAVED_RUN_KEYS,
+  savedRunSettings,
+  trainOptions,
+} from "./settings.ts";
 
 /** The seed of the validation batches: the same for every run, so losses compare. */
 export const VAL_SEED = 12345;
@@ -78,10 +87,27 @@ function checkHfShape(config: GptConfig, shape: { nLayer: number; nEmbd: number 
   }
 }
 
+/** What a resume takes from its checkpoint, in one line. */
+function restoredSummary(ckpt: Checkpoint, source: string, trainer: Trainer): string {
+  const saved = checkpointSettings(ckpt, source);
+  const run = SAVED_RUN_KEYS.filter((k) => Object.hasOwn(saved, k)).map((k) =>
+    `${k} ${JSON.stringify(saved[k])}`
+  );
+  return `restored: the weights${ckpt.optimizer ? ", AdamW moments" : ""}, RNG and data cursors, ` +
+    `${trainer.valLosses.length} evaluations, the model config, the optimisation settings (under the ` +
+    `command line's) and run settings ${run.join(", ") || "(none saved)"}`;
+}
+
 /**
  * Pre-trains (or, with `settings.extendFrom`, YaRN-extends and continues to
  * train) a model as `options.settings` say, writing `metrics.jsonl` and
  * `checkpoint/` into `settings.out`.
+ *
+ * A resume (`options.resume`) reads and writes only the paths of
+ * `options.settings` (the command line's): the corpus is `settings.data`
+ * whatever the checkpoint saved (a different saved one is logged as a
+ * notice), a resumed extension takes its config from the checkpoint and reads
+ * no other, and the log says what the checkpoint restores.
  *
  * @example
  * ```ts ignore
@@ -96,8 +122,12 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const { settings: s, backend } = options;
   const log = options.log ?? (() => {});
   const started = performance.now();
-  const base = s.extendFrom ? await loadCheckpoint(s.extendFrom) : null;
-  const config = pretrainConfig(s, base ? gptConfig(base.config, "tiny") : null);
+  const stateFile = `"${s.out}/checkpoint/trainer_state.json"`;
+  const resumed = options.resume ? checkpointConfig(options.resume.config, stateFile) : null;
+  // A resume never reads the checkpoint it was extended from: an extended run's config is in its own.
+  const base = s.extendFrom && !options.resume ? await loadCheckpoint(s.extendFrom) : null;
+  const config = resumed?.yarn ? resumed : pretrainConfig(s, base ? gptConfig(base.config, "tiny") : null);
+  if (options.resume) { for (const note of resumeNotices(s, options.resume, stateFile)) log(note); }
   log(
     `pretrain: ${s.preset} (${config.nLayer} layers, width ${config.nEmbd}, ${config.posEncoding}), ` +
       `meta ${config.metaAttention ? "on" : "off"}`,
@@ -134,8 +164,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     );
   }
   if (options.resume) {
-    trainer.restore(options.resume);
+    trainer.restore(options.resume, stateFile);
     log(`resumed from ${s.out}/checkpoint at step ${trainer.stepCount}`);
+    log(restoredSummary(options.resume, stateFile, trainer));
   }
   log(
     `model: ${(model.parameterCount() / 1e6).toFixed(2)}M parameters; ${train0.steps} steps of ` +
@@ -144,6 +175,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const trainLosses: [number, number][] = [];
   const result = await runTraining(trainer, {
     outDir: s.out,
+    onNotice: log,
     extraState: { run: savedRunSettings(s) },
     checkpointEvery: s.checkpointEvery,
     shouldStop: options.shouldStop,

@@ -32,6 +32,8 @@ Deno.test("pretrain: typed losses, a resume that keeps the history, and nothing 
   assert.ok(first.trainLosses.every(([, loss]) => loss > 5 && loss < 20));
   assert.equal(first.checkpoint, `${out}/checkpoint`);
   const resume = await loadCheckpoint(first.checkpoint);
+  // Issue 14 (9): a path saved in the checkpoint is not read; the resume says so.
+  (resume.trainerState.run as Record<string, unknown>).data = "/outside/secret.txt";
   const logs: string[] = [];
   const second = await pretrain({
     settings: small(out, { steps: 3 }),
@@ -41,6 +43,9 @@ Deno.test("pretrain: typed losses, a resume that keeps the history, and nothing 
   });
   assert.equal(liveBytes(backend), baseline);
   assert.ok(logs.includes(`resumed from ${out}/checkpoint at step 2`), logs.join("\n"));
+  assert.ok(logs.some((l) => /^notice: the checkpoint was trained on data "\/outside\/secret\.txt"/.test(l)));
+  assert.ok(logs.some((l) => l.startsWith("corpus: the embedded Brown corpus")), logs.join("\n"));
+  assert.ok(logs.some((l) => /^restored: the weights, AdamW moments, .*run settings preset "tiny"/.test(l)));
   assert.deepEqual(second.valLosses.slice(0, 3), first.valLosses);
   assert.deepEqual(second.valLosses.map(([step]) => step), [0, 1, 2, 3]);
   assert.deepEqual(second.trainLosses.map(([step]) => step), [3]);

@@ -16,7 +16,15 @@ import {
   TINY_TRAIN_OPTIONS,
   type TrainOptions,
 } from "@metatokens/model";
-import { type Checkpoint, loadCheckpoint } from "@metatokens/model";
+import {
+  type Checkpoint,
+  loadCheckpoint,
+  readTrainerState,
+  readTrainOptions,
+  recoverCheckpointDir,
+  TRAINER_STATE_FILE,
+} from "@metatokens/model";
+import { preview, quote } from "@metatokens/tensor/quote";
 
 /** The model keys of a run; meta-attention and the positional encoding are `meta` and `pos`. */
 export type ModelSettings = Omit<GptConfig, "metaAttention" | "posEncoding">;
@@ -52,7 +60,11 @@ export interface RunSettings {
 /** Every setting of a pre-training run. */
 export type PretrainSettings = ModelSettings & TrainOptions & RunSettings;
 
-/** The run settings a checkpoint keeps, so that resuming restores the same run. */
+/**
+ * The run settings a checkpoint keeps, so that resuming restores the same run.
+ * The paths among them ({@linkcode SAVED_PATH_KEYS}) are kept for the record
+ * only: a resume never reads or writes where a checkpoint says.
+ */
 export const SAVED_RUN_KEYS: readonly (keyof RunSettings)[] = [
   "preset",
   "meta",
@@ -65,6 +77,15 @@ export const SAVED_RUN_KEYS: readonly (keyof RunSettings)[] = [
   "extendFrom",
   "yarnScale",
 ];
+
+/**
+ * Saved run settings that are paths: what a resume reads comes from the
+ * command line only (issue 14). `data` is the corpus (the command line's, or
+ * the embedded Brown corpus; a different saved one is a notice); `extendFrom`
+ * is kept for the record (a resumed extension takes its config from its own
+ * checkpoint and never reads the one it was extended from).
+ */
+export const SAVED_PATH_KEYS: readonly (keyof RunSettings)[] = ["data", "extendFrom"];
 
 function modelSettings(config: Readonly<GptConfig>): ModelSettings {
   const { metaAttention: _meta, posEncoding: _pos, ...rest } = config;
@@ -109,24 +130,121 @@ export function pretrainDefaults(preset: string): PretrainSettings {
 }
 
 /**
- * What a checkpoint fixes about a resumed run, by setting name: its model
- * config, optimisation settings and saved run settings. Untyped JSON from
- * disk: {@linkcode pretrainRunSettings} checks each value against the default's type.
+ * The run settings a checkpoint saved (`trainer_state.json`'s `run`): an
+ * object whose keys are {@linkcode SAVED_RUN_KEYS} only, each of the type of
+ * `tiny`'s default (numbers finite); absent (a fine-tuning checkpoint) is `{}`.
+ *
+ * @param value The saved `run` value (undefined when absent).
+ * @param source The file, for messages.
+ * @throws {TypeError} A value that is not such an object, an unknown key (`out`, `initFrom`, …) or a mistyped value.
  *
  * @example
  * ```ts
+ * import { readSavedRun } from "@metatokens/experiments";
+ * console.log(readSavedRun({ seed: 5, data: "a.txt" }, "trainer_state.json")); // { seed: 5, data: "a.txt" }
+ * ```
+ */
+export function readSavedRun(value: unknown, source: string): Partial<RunSettings> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Cannot resume from ${source}: run is ${preview(value)}, expected an object`);
+  }
+  const defaults = pretrainDefaults("tiny") as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (!(SAVED_RUN_KEYS as readonly string[]).includes(key)) {
+      throw new TypeError(
+        `Cannot resume from ${source}: run has an unknown setting ${quote(key, 40)}, expected only ${
+          SAVED_RUN_KEYS.join(", ")
+        }`,
+      );
+    }
+    out[key] = savedValue(`run.${key}`, (value as Record<string, unknown>)[key], defaults[key], source);
+  }
+  return out as Partial<RunSettings>;
+}
+
+/**
+ * What a checkpoint fixes about a resumed run, by setting name: its model
+ * config, its optimisation settings (read by `readTrainOptions`: an object
+ * with every key, typed and bounded) and its saved run settings
+ * ({@linkcode readSavedRun}) but the paths ({@linkcode SAVED_PATH_KEYS}),
+ * which a resume takes from the command line.
+ *
+ * @param ckpt The checkpoint (its config already read by `checkpointConfig`).
+ * @param source Its `trainer_state.json`, for messages.
+ * @throws {TypeError} Missing, unknown or mistyped saved settings.
+ * @throws {RangeError} Saved settings out of bounds.
+ *
+ * @example
+ * ```ts
+ * import { PAPER_TRAIN_OPTIONS } from "@metatokens/model";
  * import { checkpointSettings } from "@metatokens/experiments";
- * const ckpt = { config: { nLayer: 2, metaAttention: false, posEncoding: "rope" }, trainerState: { run: { seed: 5 } } };
- * console.log(checkpointSettings(ckpt)); // { nLayer: 2, seed: 5, meta: false, pos: "rope" }
+ * const ckpt = {
+ *   config: { nLayer: 2, metaAttention: false, posEncoding: "rope" },
+ *   trainerState: { options: PAPER_TRAIN_OPTIONS, run: { seed: 5, data: "a.txt" } },
+ * };
+ * const s = checkpointSettings(ckpt, "trainer_state.json");
+ * console.log(s.nLayer, s.seed, s.meta, s.steps, s.data); // 2 5 false 600000 undefined
  * ```
  */
 export function checkpointSettings(
   ckpt: Pick<Checkpoint, "config" | "trainerState">,
+  source = "the checkpoint's trainer_state.json",
 ): Record<string, unknown> {
   const { metaAttention, posEncoding, ...model } = ckpt.config;
-  const options = (ckpt.trainerState.options ?? {}) as Record<string, unknown>;
-  const run = (ckpt.trainerState.run ?? {}) as Record<string, unknown>;
+  const state = ckpt.trainerState;
+  if (!Object.hasOwn(state, "options")) {
+    throw new TypeError(`Cannot resume from ${source}: options is missing, expected an object`);
+  }
+  const options = readTrainOptions(state.options, source);
+  const run: Record<string, unknown> = readSavedRun(
+    Object.hasOwn(state, "run") ? state.run : undefined,
+    source,
+  );
+  for (const key of SAVED_PATH_KEYS) delete run[key];
   return { ...model, ...options, ...run, meta: metaAttention, pos: posEncoding };
+}
+
+/**
+ * What a resume should say about the paths the checkpoint saved
+ * ({@linkcode SAVED_PATH_KEYS}) and the command line's: one notice per path
+ * that differs, none when they agree.
+ *
+ * @example
+ * ```ts
+ * import { pretrainDefaults, resumeNotices } from "@metatokens/experiments";
+ * const ckpt = { trainerState: { run: { data: "web/*.txt" } } };
+ * console.log(resumeNotices(pretrainDefaults("tiny"), ckpt, "trainer_state.json").length); // 1
+ * ```
+ */
+export function resumeNotices(
+  s: PretrainSettings,
+  ckpt: Pick<Checkpoint, "trainerState">,
+  source: string,
+): string[] {
+  const run = readSavedRun(
+    Object.hasOwn(ckpt.trainerState, "run") ? ckpt.trainerState.run : undefined,
+    source,
+  );
+  const notes: string[] = [];
+  if (run.data !== undefined && run.data !== s.data) {
+    notes.push(
+      `notice: the checkpoint was trained on data ${quote(run.data || "(the embedded Brown corpus)")}; ` +
+        `this resume reads ${
+          s.data ? quote(s.data) : "the embedded Brown corpus"
+        }, as the command line says ` +
+        `(a resume takes paths from the command line only; pass --data to choose)`,
+    );
+  }
+  if (run.extendFrom && run.extendFrom !== s.extendFrom) {
+    notes.push(
+      `notice: the checkpoint was extended from ${quote(run.extendFrom)}; this resume does not read it ` +
+        `(the model config comes from the checkpoint itself)`,
+    );
+  }
+  return notes;
 }
 
 /** The run settings a checkpoint keeps ({@linkcode SAVED_RUN_KEYS}). */
@@ -146,7 +264,9 @@ export function savedRunSettings(s: PretrainSettings): Partial<RunSettings> {
 export function trainOptions(s: PretrainSettings): TrainOptions {
   const keys = Object.keys(PAPER_TRAIN_OPTIONS) as (keyof TrainOptions)[];
   const options = Object.fromEntries(keys.map((k) => [k, s[k]])) as unknown as TrainOptions;
-  return s.decaySteps === undefined ? options : { ...options, decaySteps: s.decaySteps };
+  if (s.decaySteps !== undefined) options.decaySteps = s.decaySteps;
+  if (s.maxLoss !== undefined) options.maxLoss = s.maxLoss;
+  return options;
 }
 
 /**
@@ -219,9 +339,7 @@ function savedValue(key: string, value: unknown, fallback: unknown, source: stri
   const kind = (v: unknown): string => v === null || typeof v === "object" ? "object" : typeof v;
   if (kind(value) !== kind(fallback) || (typeof value === "number" && !Number.isFinite(value))) {
     throw new TypeError(
-      `Cannot resume from ${source}: it saved ${key} = ${JSON.stringify(value)?.slice(0, 40)}, expected a ${
-        kind(fallback)
-      }`,
+      `Cannot resume from ${source}: it saved ${key} = ${preview(value, 40)}, expected a ${kind(fallback)}`,
     );
   }
   return value;
@@ -230,7 +348,11 @@ function savedValue(key: string, value: unknown, fallback: unknown, source: stri
 /**
  * The settings of a pre-training run, lowest precedence first: the preset's
  * defaults (the preset from `overrides`, else the checkpoint's, else `tiny`),
- * then — when resuming — what the run's checkpoint saved, then `overrides`.
+ * then — when resuming — what the run's checkpoint saved (read and checked
+ * with {@linkcode checkpointSettings}; its paths never: `data`, `out` and
+ * `initFrom` come from `overrides` or the defaults), then `overrides`.
+ * Before loading, leftovers of killed saves are tidied and a half-renamed
+ * checkpoint is recovered.
  * Returns the checkpoint to resume from (null when not resuming).
  *
  * @example
@@ -245,14 +367,21 @@ export async function pretrainRunSettings(
 ): Promise<{ settings: PretrainSettings; resume: Checkpoint | null }> {
   const out = layers.overrides.out ?? layers.defaultOut;
   const source = `"${out}/checkpoint"`;
+  if (layers.resume) await recoverCheckpointDir(`${out}/checkpoint`);
   const ckpt = layers.resume ? await loadCheckpoint(`${out}/checkpoint`) : null;
-  const saved = ckpt ? checkpointSettings(ckpt) : {};
+  const statePath = `"${out}/checkpoint/${TRAINER_STATE_FILE}"`;
+  if (ckpt) readTrainerState(ckpt.trainerState, statePath);
+  const saved = ckpt ? checkpointSettings(ckpt, statePath) : {};
   const preset = layers.overrides.preset ?? (typeof saved.preset === "string" ? saved.preset : "tiny");
   const defaults = { ...pretrainDefaults(preset), out } as Record<string, unknown>;
   const settings = { ...defaults };
   for (const [key, value] of Object.entries(saved)) {
+    if (OPTIONAL_SETTINGS.has(key)) {
+      settings[key] = value; // typed by readTrainOptions
+      continue;
+    }
     if (!Object.hasOwn(defaults, key)) {
-      throw new TypeError(`Cannot resume from ${source}: it saved an unknown setting "${key.slice(0, 40)}"`);
+      throw new TypeError(`Cannot resume from ${source}: it saved an unknown setting ${quote(key, 40)}`);
     }
     settings[key] = savedValue(key, value, defaults[key], source);
   }
