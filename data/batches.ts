@@ -12,6 +12,7 @@
  * @module
  */
 
+import { preview } from "@metatokens/tensor/quote";
 import { readSplit, type TokenCache } from "./cache.ts";
 import { injectWindow, metaCount } from "./inject.ts";
 import { META_ID } from "./tokenizer.ts";
@@ -172,15 +173,20 @@ export class TokenBatchSource {
 
   /** Continues exactly where `state` was saved. */
   restore(state: TokenBatchState): void {
+    const field = (key: string): unknown =>
+      typeof state === "object" && state !== null && Object.hasOwn(state, key)
+        ? (state as unknown as Record<string, unknown>)[key]
+        : undefined;
+    const seed = field("seed"), counter = field("counter"), batches = field("batches");
     if (
-      typeof state !== "object" || state === null || !Number.isSafeInteger(state.counter) ||
-      state.counter < 0 ||
-      !Number.isSafeInteger(state.batches) || state.batches < 0
+      !Number.isSafeInteger(seed) || (seed as number) < 0 || (seed as number) >= 2 ** 32 ||
+      !Number.isSafeInteger(counter) || (counter as number) < 0 ||
+      !Number.isSafeInteger(batches) || (batches as number) < 0
     ) {
       throw new RangeError(
         `Cannot restore batch source state ${
-          JSON.stringify(state)
-        }: expected { seed, counter, batches } with non-negative integers`,
+          preview(state)
+        }: expected { seed, counter, batches } with non-negative integers (seed < 2^32)`,
       );
     }
     this.#rng = new Rng(state.seed);

@@ -11,7 +11,9 @@
  * ```
  *
  * The cache is reused while the manifest matches the sources (path, size and
- * modification time of every file), and rebuilt otherwise. It is written
+ * modification time of every file), and rebuilt otherwise. The manifest is
+ * untrusted input: it is read by `readCacheManifest` (`./manifest.ts`), and
+ * one that is refused is reported and the cache rebuilt. It is written
  * atomically and durably (`@metatokens/tensor/fs`): tokens and manifest go to
  * temporary files that are flushed and renamed into place, the old manifest
  * removed first, so a killed build never leaves a
@@ -23,13 +25,13 @@
 
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
-import { commitFile, tempPathBeside, writeFileAtomic } from "@metatokens/tensor/fs";
+import { commitFile, tempPathBeside, writeAll, writeFileAtomic } from "@metatokens/tensor/fs";
+import { CACHE_VERSION, computeSplit, MAX_MANIFEST_BYTES, parseCacheManifest } from "./manifest.ts";
 import { expandSources } from "./glob.ts";
 import { type DocumentPiece, InvalidUtf8Error, readDocumentPieces, type TxtMode } from "./documents.ts";
 import { encode, EOT_ID } from "./tokenizer.ts";
 
-/** Manifest format version; bump when the cache layout or tokenization changes. */
-export const CACHE_VERSION = 1;
+export { CACHE_VERSION, computeSplit } from "./manifest.ts";
 
 /** Identity of one source as recorded in the manifest. */
 export interface SourceFingerprint {
@@ -131,12 +133,14 @@ function swap16(bytes: Uint8Array): void {
 /** Appends uint16 tokens to a file through a buffer, with rollback to a mark. */
 class TokenWriter {
   #file: Deno.FsFile;
+  #path: string;
   #buf = new Uint16Array(1 << 20);
   #len = 0;
   #flushed = 0;
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: Deno.FsFile, path: string) {
     this.#file = file;
+    this.#path = path;
   }
 
   get count(): number {
@@ -154,8 +158,7 @@ class TokenWriter {
     if (this.#len === 0) return;
     const bytes = new Uint8Array(this.#buf.buffer, 0, this.#len * 2);
     if (!LITTLE_ENDIAN) swap16(bytes);
-    let off = 0;
-    while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
+    await writeAll(this.#file, bytes, this.#path);
     this.#flushed += this.#len;
     this.#len = 0;
   }
@@ -170,39 +173,6 @@ class TokenWriter {
     this.#flushed = mark;
     this.#len = 0;
   }
-}
-
-/**
- * The train/validation split of `tokens` tokens: the last
- * `max(round(valFraction·tokens), blockSize + 1)` tokens are validation.
- * Throws when either split would be shorter than one window.
- *
- * @example
- * ```ts
- * import { computeSplit } from "@metatokens/data/cache";
- * console.log(computeSplit(1000, 0.05, 16)); // { train: [0, 950], val: [950, 1000] }
- * console.log(computeSplit(1000, 0.05, 99)); // { train: [0, 900], val: [900, 1000] }
- * ```
- */
-export function computeSplit(tokens: number, valFraction: number, blockSize: number): CacheManifest["split"] {
-  if (!(valFraction > 0 && valFraction < 1)) {
-    throw new RangeError(
-      `Cannot hold out a validation fraction of ${valFraction}: expected a number in (0, 1)`,
-    );
-  }
-  if (!Number.isInteger(blockSize) || blockSize < 1) {
-    throw new RangeError(`Cannot split for block size ${blockSize}: expected a positive integer`);
-  }
-  const window = blockSize + 1;
-  const val = Math.max(Math.round(valFraction * tokens), window);
-  if (tokens - val < window) {
-    throw new RangeError(
-      `Cannot split a corpus of ${tokens} tokens for block size ${blockSize}: expected at least ${
-        2 * window
-      } tokens (one window of ${window} for training and one for validation)`,
-    );
-  }
-  return { train: [0, tokens - val], val: [tokens - val, tokens] };
 }
 
 /**
@@ -238,11 +208,32 @@ function sameSources(a: readonly SourceFingerprint[], b: readonly SourceFingerpr
     a.every((s, i) => s.path === b[i].path && s.size === b[i].size && s.mtimeMs === b[i].mtimeMs);
 }
 
-async function readManifest(dir: string): Promise<CacheManifest | null> {
+/**
+ * The cache's manifest, read by `readCacheManifest` (`./manifest.ts`), or null
+ * when there is none or it is refused (then the cache is rebuilt, and `warn`
+ * says why).
+ */
+async function readManifest(dir: string, warn: (message: string) => void): Promise<CacheManifest | null> {
+  const path = join(dir, "manifest.json");
   try {
-    return JSON.parse(await Deno.readTextFile(join(dir, "manifest.json"))) as CacheManifest;
-  } catch {
-    return null; // absent or unreadable: rebuild
+    const size = (await Deno.stat(path)).size;
+    if (size > MAX_MANIFEST_BYTES) {
+      throw new RangeError(
+        `Cannot read token cache manifest "${path}": it has ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`,
+      );
+    }
+    const bytes = await Deno.readFile(path);
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new TypeError(`Cannot read token cache manifest "${path}": it is not valid UTF-8`);
+    }
+    return parseCacheManifest(text, path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null; // no cache yet
+    warn(`${(e as Error).message.slice(0, 600)}; rebuilding the cache`);
+    return null;
   }
 }
 
@@ -291,10 +282,10 @@ export async function openTokenCache(
   computeSplit(Number.MAX_SAFE_INTEGER, valFraction, blockSize); // validate the options early
   const tokensPath = join(dir, "tokens.bin");
   const manifestPath = join(dir, "manifest.json");
-  const old = options.rebuild ? null : await readManifest(dir);
+  const warn = options.warn ?? ((m: string) => console.warn(m));
+  const old = options.rebuild ? null : await readManifest(dir, warn);
   if (
-    old && old.version === CACHE_VERSION && old.tokenizer === "gpt2" && old.dtype === "uint16le" &&
-    old.txt === txt && sameSources(old.sources, input.sources) && Number.isInteger(old.tokens) &&
+    old && old.txt === txt && sameSources(old.sources, input.sources) &&
     (await fileSize(tokensPath)) === old.tokens * 2
   ) {
     if (old.valFraction === valFraction && old.blockSize === blockSize) {
@@ -312,10 +303,9 @@ export async function openTokenCache(
   }
 
   await Deno.mkdir(dir, { recursive: true });
-  const warn = options.warn ?? ((m: string) => console.warn(m));
   const tmp = tempPathBeside(tokensPath);
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  const writer = new TokenWriter(file);
+  const writer = new TokenWriter(file, tmp);
   let documents = 0;
   const skipped: string[] = [];
   let ok = false;

@@ -227,3 +227,40 @@ Deno.test("default cache directories differ by source list", () => {
   assert.notEqual(defaultCacheDir(["/a.txt"]), defaultCacheDir(["/b.txt"]));
   assert.match(defaultCacheDir(["/a.txt"]), /^\.cache[/\\]metatokens[/\\]corpus-[0-9a-f]{12}$/);
 });
+
+Deno.test(
+  "issue 14: a manifest is read by a typed reader; one that lies about its tokens is refused and the cache rebuilt",
+  withDir(async (dir) => {
+    const a = join(dir, "a.txt");
+    await Deno.writeTextFile(a, "Some text that is long enough to split. ".repeat(10));
+    const opts = { cacheDir: join(dir, "cache"), blockSize: 8 };
+    const built = await openCorpus(a, opts);
+    const path = join(dir, "cache", "manifest.json");
+    const good = JSON.parse(await Deno.readTextFile(path)) as CacheManifest;
+    const edits: [Record<string, unknown>, RegExp][] = [
+      // A split past the tokens the cache holds: before, read past tokens.bin's end at training time.
+      [{ split: { train: [0, 10_000], val: [10_000, 20_000] } }, /split is \{"train":\[0,10000\]/],
+      [{ split: { train: [-5, 2], val: [2, good.tokens] } }, /split is/],
+      [{ documents: "2" }, /documents is "2", expected an integer ≥ 0/],
+      [{ valFraction: 7 }, /valFraction is 7, expected a number in \(0, 1\)/],
+      [{ version: 2 }, /version is 2, expected 1/],
+      [{ sources: [{ path: 1, size: 0, mtimeMs: 0 }] }, /sources\[0\]\.path is 1, expected a string/],
+      [{ extra: 1 }, /key "extra" is "present", expected none/],
+    ];
+    for (const [edit, message] of edits) {
+      await Deno.writeTextFile(path, JSON.stringify({ ...good, ...edit }));
+      const warnings: string[] = [];
+      const again = await openCorpus(a, { ...opts, warn: (m) => warnings.push(m) });
+      assert.equal(again.built, true, JSON.stringify(edit));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /^Cannot read token cache manifest ".*manifest\.json": /);
+      assert.match(warnings[0], message);
+      assert.match(warnings[0], /; rebuilding the cache$/);
+      assert.deepEqual(again.manifest, built.manifest);
+    }
+    await Deno.writeFile(path, new Uint8Array([0x7b, 0xff, 0x7d]));
+    const warnings: string[] = [];
+    assert.equal((await openCorpus(a, { ...opts, warn: (m) => warnings.push(m) })).built, true);
+    assert.match(warnings[0], /is not valid UTF-8; rebuilding the cache$/);
+  }),
+);
