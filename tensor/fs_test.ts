@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  appendToFile,
   checkWritableDir,
   commitFile,
   replaceDir,
   tempPathBeside,
+  writeAll,
   writeFileAtomic,
   writeNewFileSynced,
 } from "./fs.ts";
@@ -71,4 +73,39 @@ Deno.test("checkWritableDir creates the parent, refuses files and unwritable pla
   await assert.rejects(() => checkWritableDir(`${root}/file`), /Cannot write to ".*file": it is a file/);
   await assert.rejects(() => checkWritableDir(`${root}/file/x`), /Cannot write to ".*file\/x": /);
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test({
+  name: "issue 14 (10): a full disk names the path and the operation",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // Linux's /dev/full fails every write with ENOSPC, as a full disk does.
+    using file = await Deno.open("/dev/full", { write: true });
+    await assert.rejects(() => writeAll(file, new Uint8Array(10), "/dev/full"), {
+      message: /^Cannot write "\/dev\/full": No space left on device \(os error 28\)/,
+    });
+    await assert.rejects(() => appendToFile("/dev/full", "x"), {
+      message: /^Cannot append to "\/dev\/full": No space left on device \(os error 28\)/,
+    });
+  },
+});
+
+Deno.test("issue 14 (10): failed writes and renames name the path, keeping the error's class", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeNewFileSynced(`${dir}/a`, "1");
+    await assert.rejects(() => writeNewFileSynced(`${dir}/a`, "2"), (e: unknown) => {
+      assert.ok(e instanceof Deno.errors.AlreadyExists);
+      assert.match(e.message, new RegExp(`^Cannot create "${dir}/a": `));
+      return true;
+    });
+    await Deno.mkdir(`${dir}/.new`);
+    await Deno.writeTextFile(`${dir}/file`, "");
+    await assert.rejects(() => replaceDir(`${dir}/.new`, `${dir}/file/sub`), (e: unknown) => {
+      assert.match((e as Error).message, new RegExp(`^Cannot rename "${dir}/.new" to "${dir}/file/sub": `));
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
