@@ -111,7 +111,11 @@ export function readCacheManifest(value: unknown, path: string): CacheManifest {
     "split",
   ];
   for (const key in value) {
-    if (Object.hasOwn(value, key) && !KEYS.includes(key)) fail(`key ${preview(key, 40)}`, "present", "none");
+    if (Object.hasOwn(value, key) && !KEYS.includes(key)) {
+      throw new TypeError(
+        `${what}: it has an unknown key ${preview(key, 40)}, expected only ${KEYS.join(", ")}`,
+      );
+    }
   }
   const version = get(value, "version");
   if (version !== CACHE_VERSION) fail("version", version, String(CACHE_VERSION), typeof version === "number");

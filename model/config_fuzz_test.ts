@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Rng } from "@metatokens/tensor/rng";
+import { fuzzCases, reportFuzz } from "../tensor/_testing/fuzz.ts";
 import {
   checkpointConfig,
   CONFIG_LIMITS,
@@ -17,7 +18,7 @@ import {
   PRESETS,
 } from "./config.ts";
 
-const CASES = 3000;
+const CASES = fuzzCases(3000);
 const MAX_CASE_MS = 50;
 const KEYS = Object.keys(PRESETS.tiny) as (keyof GptConfig)[];
 
@@ -100,7 +101,7 @@ function checkAccepted(c: GptConfig): void {
 
 Deno.test(`config fuzz: ${CASES} seeded config.json files end in a valid config or a typed error, quickly`, () => {
   const rng = new Rng(1414);
-  let accepted = 0, missing = 0;
+  let accepted = 0, missing = 0, refused = 0, maxMs = 0;
   for (let i = 0; i < CASES; i++) {
     const config = validConfig(rng);
     const set = (key: string, value: unknown): void => {
@@ -127,6 +128,7 @@ Deno.test(`config fuzz: ${CASES} seeded config.json files end in a valid config 
     try {
       parsed = JSON.parse(text);
     } catch {
+      refused++;
       continue;
     }
     try {
@@ -138,9 +140,13 @@ Deno.test(`config fuzz: ${CASES} seeded config.json files end in a valid config 
       assert.ok(e instanceof TypeError || e instanceof RangeError, `${label}: ${e}`);
       assert.ok(e.message.length < 1000, `${label}: a ${e.message.length}-character message`);
       if (mustFail) missing++;
+      refused++;
     }
-    assert.ok(performance.now() - start < MAX_CASE_MS, `${label}: slow`);
+    const ms = performance.now() - start;
+    maxMs = Math.max(maxMs, ms);
+    assert.ok(ms < MAX_CASE_MS, `${label}: slow`);
   }
+  reportFuzz("config.json", { cases: CASES, accepted, refused, invalid: missing, maxMs });
   assert.ok(
     accepted > CASES / 10 && missing > CASES / 10,
     `accepted ${accepted}, missing-key refusals ${missing}`,

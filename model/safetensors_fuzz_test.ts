@@ -7,9 +7,10 @@
 
 import assert from "node:assert/strict";
 import { Rng } from "@metatokens/tensor/rng";
+import { fuzzCases, reportFuzz } from "../tensor/_testing/fuzz.ts";
 import { decodeSafetensors, MAX_HEADER_DEPTH, SafetensorsError, SUPPORTED_DTYPES } from "./safetensors.ts";
 
-const CASES = 3000;
+const CASES = fuzzCases(3000);
 const MAX_CASE_MS = 250;
 const DTYPES = Object.keys(SUPPORTED_DTYPES);
 
@@ -181,6 +182,8 @@ function checkAccepted(bytes: Uint8Array): void {
   for (const value of Object.values(metadata)) assert.equal(typeof value, "string");
 }
 
+const stats = { cases: 0, accepted: 0, refused: 0, invalid: 0, maxMs: 0 };
+
 function run(bytes: Uint8Array, mustFail: boolean, label: string): void {
   const start = performance.now();
   let accepted = true;
@@ -196,6 +199,10 @@ function run(bytes: Uint8Array, mustFail: boolean, label: string): void {
   const ms = performance.now() - start;
   assert.ok(ms < MAX_CASE_MS, `${label}: took ${ms.toFixed(0)} ms`);
   if (mustFail) assert.ok(!accepted, `${label}: an invalid file was accepted`);
+  stats.cases++;
+  stats[accepted ? "accepted" : "refused"]++;
+  if (mustFail) stats.invalid++;
+  stats.maxMs = Math.max(stats.maxMs, ms);
 }
 
 Deno.test(`safetensors fuzz: ${CASES} seeded cases end in a valid file or a SafetensorsError, quickly`, () => {
@@ -218,4 +225,5 @@ Deno.test(`safetensors fuzz: ${CASES} seeded cases end in a valid file or a Safe
     }
   }
   assert.ok(invalid > CASES / 5, `only ${invalid} known-invalid cases`);
+  reportFuzz("safetensors", stats);
 });
