@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Rng, wasmBackend } from "@metatokens/tensor";
+import { preview } from "@metatokens/tensor/quote";
 import { fuzz, type FuzzCase, NASTY_VALUES, pick } from "../tensor/_testing/fuzz.ts";
 import {
   CONFIG_FILE,
@@ -46,9 +47,13 @@ class StrictSource implements BatchSource {
       throw new TypeError(`Cannot restore a data cursor from ${typeof state}: expected { seed, counter }`);
     }
     const { seed, counter } = state as Record<string, unknown>;
-    const rng = new Rng(seed as number); // RangeError "Cannot seed the RNG …" unless an integer in [0, 2^32)
-    if (typeof counter !== "number") throw new TypeError("Cannot restore a data cursor without a counter");
-    rng.restore({ seed: seed as number, counter });
+    if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(counter)) {
+      throw new RangeError(
+        `Cannot restore a data cursor from ${preview(state)}: expected integers { seed, counter }`,
+      );
+    }
+    const rng = new Rng(seed as number); // RangeError "Cannot seed the RNG …" unless in [0, 2^32)
+    rng.restore({ seed: seed as number, counter: counter as number });
     this.#rng = rng;
   }
 }
