@@ -97,6 +97,12 @@ const PRETRAIN_ROWS: {
   gradClip: { min: 0, doc: "global gradient-norm clip", note: "0: no clipping" },
   evalEvery: { min: 0, doc: "evaluate every N steps", note: "0: never" },
   evalBatches: { min: 1, doc: "validation batches per evaluation" },
+  maxLoss: {
+    type: "number",
+    above: 0,
+    doc: "stop before a step whose training loss exceeds this (a diverging run); the last checkpoint stays",
+    note: "absent: off",
+  },
 };
 
 /** Settings that are whole numbers. */
