@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { fuzz, type FuzzCase, NASTY_VALUES, pick, randomBytes } from "../tensor/_testing/fuzz.ts";
 import type { Rng } from "@metatokens/tensor/rng";
 import { InvalidUtf8Error, readDocumentPieces } from "./documents.ts";
-import { computeSplit, parseCacheManifest } from "./manifest.ts";
+import { computeSplit, MANIFEST_KEYS, parseCacheManifest } from "./manifest.ts";
 import { encode, META_ID } from "./tokenizer.ts";
 
 const WORDS = [
@@ -168,20 +168,6 @@ function validManifest(rng: Rng): Record<string, unknown> {
     split: computeSplit(tokens, valFraction, blockSize),
   };
 }
-
-const MANIFEST_KEYS = [
-  "version",
-  "tokenizer",
-  "dtype",
-  "txt",
-  "sources",
-  "skipped",
-  "documents",
-  "tokens",
-  "valFraction",
-  "blockSize",
-  "split",
-];
 
 Deno.test("manifest fuzz: seeded manifests read as consistent or end in a typed error; invalid ones are refused", async () => {
   const summary = await fuzz(

@@ -58,6 +58,21 @@ export function computeSplit(tokens: number, valFraction: number, blockSize: num
   return { train: [0, tokens - val], val: [tokens - val, tokens] };
 }
 
+/** The keys of a token cache manifest: every one required, no other allowed. */
+export const MANIFEST_KEYS: readonly string[] = Object.freeze([
+  "version",
+  "tokenizer",
+  "dtype",
+  "txt",
+  "sources",
+  "skipped",
+  "documents",
+  "tokens",
+  "valFraction",
+  "blockSize",
+  "split",
+]);
+
 /**
  * Reads a parsed `manifest.json`: `version` {@linkcode CACHE_VERSION},
  * `tokenizer` `"gpt2"`, `dtype` `"uint16le"`, `txt` a {@linkcode TxtMode},
@@ -97,23 +112,10 @@ export function readCacheManifest(value: unknown, path: string): CacheManifest {
     if (!Number.isSafeInteger(v) || v < min) return fail(label, v, `an integer ≥ ${min}`, true);
     return v;
   };
-  const KEYS = [
-    "version",
-    "tokenizer",
-    "dtype",
-    "txt",
-    "sources",
-    "skipped",
-    "documents",
-    "tokens",
-    "valFraction",
-    "blockSize",
-    "split",
-  ];
   for (const key in value) {
-    if (Object.hasOwn(value, key) && !KEYS.includes(key)) {
+    if (Object.hasOwn(value, key) && !MANIFEST_KEYS.includes(key)) {
       throw new TypeError(
-        `${what}: it has an unknown key ${preview(key, 40)}, expected only ${KEYS.join(", ")}`,
+        `${what}: it has an unknown key ${preview(key, 40)}, expected only ${MANIFEST_KEYS.join(", ")}`,
       );
     }
   }

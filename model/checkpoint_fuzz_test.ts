@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Rng, wasmBackend } from "@metatokens/tensor";
 import { preview } from "@metatokens/tensor/quote";
-import { fuzz, type FuzzCase, NASTY_VALUES, pick } from "../tensor/_testing/fuzz.ts";
+import { fuzz, type FuzzCase, JSON_BREAKERS, NASTY_VALUES, pick } from "../tensor/_testing/fuzz.ts";
 import {
   CONFIG_FILE,
   loadCheckpoint,
@@ -155,21 +155,7 @@ function randomEdit(rng: Rng, files: Files): string {
   } else if (kind === 1 && name.endsWith(".json")) {
     const s = text(files[name]);
     const at = rng.int(s.length + 1);
-    const insert = pick(rng, [
-      "{",
-      "}",
-      "[",
-      "]",
-      ",",
-      '"',
-      "\\",
-      ":",
-      "\u0000",
-      "1e999",
-      "-0",
-      "null",
-      "\uFEFF",
-    ]);
+    const insert = pick(rng, [...JSON_BREAKERS, "null"]);
     files[name] = bytesOf(s.slice(0, at) + insert + s.slice(at + rng.int(3)));
   } else if (kind === 2) {
     files[name] = files[name].subarray(0, rng.int(files[name].length + 1));

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fuzz, type FuzzCase, NASTY_VALUES, pick } from "../tensor/_testing/fuzz.ts";
+import { fuzz, type FuzzCase, JSON_BREAKERS, NASTY_VALUES, pick } from "../tensor/_testing/fuzz.ts";
 import type { Rng } from "@metatokens/tensor/rng";
 import { generateDataset } from "./dataset.ts";
 import { TASK_NAMES, type TaskExample } from "./example.ts";
@@ -92,22 +92,7 @@ function randomLineEdit(rng: Rng, ex: Record<string, unknown>): string {
     case 1: {
       const line = JSON.stringify(ex);
       const at = rng.int(line.length + 1);
-      const insert = pick(rng, [
-        "{",
-        "}",
-        "[",
-        "]",
-        ",",
-        '"',
-        "\\",
-        ":",
-        "\u0000",
-        "1e999",
-        "-0",
-        "\n",
-        "\uFEFF",
-        "é",
-      ]);
+      const insert = pick(rng, [...JSON_BREAKERS, "\n", "é"]);
       return line.slice(0, at) + insert + line.slice(at + rng.int(3));
     }
     case 2: {

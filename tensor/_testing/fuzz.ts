@@ -37,6 +37,22 @@ function scaled(): boolean {
   }
 }
 
+/** Fragments whose insertion into JSON text breaks or bends it: structure, escapes, NUL, overflow, −0, BOM. */
+export const JSON_BREAKERS: readonly string[] = Object.freeze([
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  '"',
+  "\\",
+  ":",
+  "\u0000",
+  "1e999",
+  "-0",
+  "\uFEFF",
+]);
+
 /** A uniformly drawn element. */
 export function pick<T>(rng: Rng, items: readonly T[]): T {
   return items[rng.int(items.length)];
