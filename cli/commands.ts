@@ -137,12 +137,11 @@ async function trainCommand(
   extension?: { from: string; scale: number },
 ): Promise<number> {
   if (extension) await checkCheckpointDir(extension.from);
-  const { settings, resume } = await pretrainRunSettings({
+  const { settings, resume, resumeStep: done } = await pretrainRunSettings({
     overrides: userSettings(input),
     resume: input.values.resume === true,
     defaultOut,
   });
-  const done = Number(resume?.trainerState.step ?? 0);
   if (resume && done >= settings.steps) {
     print(
       `nothing to do: ${settings.out}/checkpoint is already at step ${done} of --steps ${settings.steps}; ` +
@@ -296,6 +295,7 @@ export async function finetune({ values }: CommandInput): Promise<void> {
       minLr: num(values.minLr),
       warmup: num(values.warmup),
       seed: num(values.seed),
+      ...(values.maxLoss === undefined ? {} : { maxLoss: num(values.maxLoss) }),
       out,
       record: { from: str(values.checkpoint) },
       log: print,

@@ -27,6 +27,17 @@ Deno.test("e2e (short): pretrain 2 steps, resume to 3, score and generate from t
   const runFolder = await cli("score", "--checkpoint", dir, "--text", "a");
   assert.equal(runFolder.code, 1);
   assert.match(runFolder.stderr, /it is a run folder; pass its checkpoint, --checkpoint .*\/checkpoint/);
+  // The loss spike guard: step 4's loss (≈ 10 nats) exceeds --max-loss 1, so the run stops before updating
+  // the weights and the step-3 checkpoint is left as it was.
+  const before = await Deno.readFile(`${dir}/checkpoint/model.safetensors`);
+  const spiked = await cli("pretrain", "--steps", "5", "--resume", "--out", dir, "--max-loss", "1");
+  assert.equal(spiked.code, 1, spiked.stdout);
+  assert.match(
+    spiked.stderr,
+    /Loss [\d.]+ at step 4 exceeds maxLoss 1: .*; the last checkpoint ".*checkpoint" \(step 3\) is intact/,
+  );
+  assert.deepEqual(await Deno.readFile(`${dir}/checkpoint/model.safetensors`), before);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/checkpoint/trainer_state.json`)).step, 3);
   const changed = await cli("pretrain", "--steps", "4", "--resume", "--out", dir, "--n-layer", "2");
   assert.equal(changed.code, 1);
   assert.match(changed.stderr, /Cannot resume: the checkpoint has nLayer = 4 but this model has 2/);
@@ -282,6 +293,13 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity, then evalua
   );
   assert.equal(ft.code, 0, ft.stderr);
   assert.match(ft.stdout, /fine-tuning on parity phase 1: 16 of 16 examples fit 256 tokens/);
+  const spiked = await cli(
+    "finetune",
+    ...["--checkpoint", `${dir}/pre/checkpoint`, "--task", "parity", "--phases", "1", "--n", "4"],
+    ...["--steps", "2", "--batch-size", "2", "--max-loss", "0.01", "--out", `${dir}/ft-spiked`],
+  );
+  assert.equal(spiked.code, 1, spiked.stdout);
+  assert.match(spiked.stderr, /at step 1 exceeds maxLoss 0\.01: .*; no checkpoint of this run was written/);
   assert.match(ft.stdout, /phase 1 done; checkpoint: .*ft\/checkpoint/);
   const state = JSON.parse(await Deno.readTextFile(`${dir}/ft/checkpoint/trainer_state.json`));
   assert.deepEqual([state.step, state.finetune.task], [2, "parity"]);

@@ -105,6 +105,9 @@ const PRETRAIN_ROWS: {
   },
 };
 
+/** `--max-loss`, the loss spike guard of pre-training and fine-tuning (no default: off). */
+const MAX_LOSS: OptionSpec = { ...PRETRAIN_ROWS.maxLoss, type: "number" };
+
 /** Settings that are whole numbers. */
 const INTEGER_SETTINGS = new Set([
   "seed",
@@ -194,6 +197,7 @@ export const FINETUNE: CommandSpec = {
     warmup: { type: "integer", default: 10, min: 0, doc: "warm-up steps" },
     out: { type: "string", default: "runs/finetune", placeholder: "DIR", doc: "run folder" },
     seed: { type: "integer", default: 1337, min: 0, doc: "seed of the data and batches" },
+    maxLoss: MAX_LOSS,
     ...DEVICE_OPTIONS,
   },
   config: true,

@@ -34,6 +34,12 @@ export interface FinetuneOptions {
   warmup: number;
   /** Seed of the data (phase p: seed + p) and of the batches. */
   seed: number;
+  /**
+   * The loss spike guard (`TrainOptions.maxLoss`): a step whose training loss
+   * exceeds it stops fine-tuning with a `LossSpikeError` before the weights are
+   * updated; the checkpoints of earlier phases stay. Absent: off.
+   */
+  maxLoss?: number;
   /** Draw the training prompts from this length bin only (a `LENGTH_BINS` edge), within each phase's window. */
   bin?: number;
   /**
@@ -125,6 +131,7 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
       warmup: o.warmup,
       evalEvery: 0,
       evalBatches: 1,
+      ...(o.maxLoss === undefined ? {} : { maxLoss: o.maxLoss }),
     }, o.seed);
     let loss = NaN;
     const losses: number[] = [];

@@ -353,7 +353,8 @@ function savedValue(key: string, value: unknown, fallback: unknown, source: stri
  * `initFrom` come from `overrides` or the defaults), then `overrides`.
  * Before loading, leftovers of killed saves are tidied and a half-renamed
  * checkpoint is recovered.
- * Returns the checkpoint to resume from (null when not resuming).
+ * Returns the checkpoint to resume from (null when not resuming) and the
+ * step it is at, as its `trainer_state.json` was read (0 when not resuming).
  *
  * @example
  * ```ts
@@ -364,13 +365,13 @@ function savedValue(key: string, value: unknown, fallback: unknown, source: stri
  */
 export async function pretrainRunSettings(
   layers: PretrainLayers,
-): Promise<{ settings: PretrainSettings; resume: Checkpoint | null }> {
+): Promise<{ settings: PretrainSettings; resume: Checkpoint | null; resumeStep: number }> {
   const out = layers.overrides.out ?? layers.defaultOut;
   const source = `"${out}/checkpoint"`;
   if (layers.resume) await recoverCheckpointDir(`${out}/checkpoint`);
   const ckpt = layers.resume ? await loadCheckpoint(`${out}/checkpoint`) : null;
   const statePath = `"${out}/checkpoint/${TRAINER_STATE_FILE}"`;
-  if (ckpt) readTrainerState(ckpt.trainerState, statePath);
+  const resumeStep = ckpt ? readTrainerState(ckpt.trainerState, statePath).step : 0;
   const saved = ckpt ? checkpointSettings(ckpt, statePath) : {};
   const preset = layers.overrides.preset ?? (typeof saved.preset === "string" ? saved.preset : "tiny");
   const defaults = { ...pretrainDefaults(preset), out } as Record<string, unknown>;
@@ -391,5 +392,5 @@ export async function pretrainRunSettings(
     }
     if (value !== undefined) settings[key] = value;
   }
-  return { settings: settings as unknown as PretrainSettings, resume: ckpt };
+  return { settings: settings as unknown as PretrainSettings, resume: ckpt, resumeStep };
 }

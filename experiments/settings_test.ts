@@ -59,6 +59,7 @@ Deno.test("pretrainRunSettings: preset defaults, then a resumed checkpoint's set
   assert.deepEqual(fresh, {
     settings: { ...pretrainDefaults("tiny"), steps: 3, out: "runs/x" },
     resume: null,
+    resumeStep: 0,
   });
   await assert.rejects(
     () => pretrainRunSettings({ overrides: { toString: "x" } as never, defaultOut: "runs/x" }),
@@ -105,6 +106,7 @@ Deno.test("issue 14 (9): a resume takes data and out from the command line, neve
   try {
     const resumed = await pretrainRunSettings({ overrides: { out }, resume: true, defaultOut: "runs/x" });
     assert.equal(resumed.settings.seed, 9, "run settings are restored");
+    assert.equal(resumed.resumeStep, 2, "the step, as the trainer state reader typed it");
     assert.equal(resumed.settings.data, "", "but not the corpus path: the command line gave none");
     assert.equal(resumed.settings.out, out);
     const notes = resumeNotices(resumed.settings, resumed.resume!, "trainer_state.json");

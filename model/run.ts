@@ -7,6 +7,14 @@
  * Before the first step, leftovers of killed saves are cleaned up and a
  * checkpoint left half-renamed is recovered ({@linkcode recoverCheckpointDir}).
  *
+ * `metrics.jsonl` has one JSON object per line, every key snake_case (as the
+ * PyTorch twin `interop/torch/train.py` writes them), each with `time` (ISO
+ * 8601) and `type`:
+ * - `train`: `step`, `loss` (mean over the step's micro-batches), `lr`,
+ *   `grad_norm` (before clipping), `tokens` (in the step), `tokens_per_s`;
+ * - `eval`: `step`, `val_loss`;
+ * - `checkpoint`: `step`, `dir`.
+ *
  * @module
  */
 
@@ -115,7 +123,15 @@ export async function runTraining(trainer: Trainer, options: RunOptions): Promis
     const seconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokens / seconds;
     const etaSeconds = ((steps - info.step) * seconds) / (info.step - startStep);
-    await log({ type: "train", ...info, tokens_per_s: tokensPerSecond });
+    await log({
+      type: "train",
+      step: info.step,
+      loss: info.loss,
+      lr: info.lr,
+      grad_norm: info.gradNorm,
+      tokens: info.tokens,
+      tokens_per_s: tokensPerSecond,
+    });
     options.onStep?.({ ...info, tokensPerSecond, etaSeconds });
     const last = trainer.stepCount === steps;
     if (evalEvery > 0 && (info.step % evalEvery === 0 || last)) await evaluate();

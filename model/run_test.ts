@@ -49,3 +49,37 @@ Deno.test("issue 14 (10): a run starts by removing stale save folders and recove
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("metrics.jsonl: one key style (snake_case) in every row, train, eval and checkpoint", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    using model = new Gpt(config, new Rng(1), backend);
+    const source = new WindowSource();
+    using trainer = new Trainer(model, source, new WindowSource(), {
+      ...options,
+      evalEvery: 1,
+      evalBatches: 1,
+    }, 5);
+    await runTraining(trainer, { outDir: out, checkpointEvery: 1 });
+    const rows = (await Deno.readTextFile(join(out, "metrics.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const keys = new Set(rows.flatMap((r) => Object.keys(r)));
+    assert.deepEqual([...keys].filter((k) => !/^[a-z]+(_[a-z]+)*$/.test(k)), []);
+    assert.deepEqual(
+      Object.keys(rows.find((r) => r.type === "train")).sort(),
+      ["grad_norm", "loss", "lr", "step", "time", "tokens", "tokens_per_s", "type"],
+    );
+    assert.deepEqual(rows.map((r) => r.type), [
+      "eval",
+      "train",
+      "eval",
+      "checkpoint",
+      "train",
+      "eval",
+      "checkpoint",
+    ]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
