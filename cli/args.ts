@@ -14,6 +14,8 @@
  */
 
 import { parse as parseYaml } from "yaml";
+import { errorReason } from "@metatokens/tensor/fs";
+import { preview, quote as quoteText } from "@metatokens/tensor/quote";
 
 /** A value of a parsed option. */
 export type OptionValue = string | number | boolean | null | Record<string, unknown> | number[] | string[];
@@ -90,10 +92,12 @@ export function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** At most `n` characters of an untrusted value, quoted. */
+/**
+ * At most about `n` characters of an untrusted value, quoted: a string as it
+ * is, anything else (a YAML value, however deep) by its bounded preview.
+ */
 function quote(value: unknown, n = 60): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  return JSON.stringify(text.length > n ? `${text.slice(0, n)}…` : text);
+  return quoteText(typeof value === "string" ? value : preview(value, n), n);
 }
 
 /** Edit distance between two short strings. */
@@ -292,7 +296,7 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new Error(`Cannot read config file ${quote(path)}: ${(e as Error).message}`);
+    throw new Error(`Cannot read config file ${quote(path)}: ${errorReason(e)}`);
   }
   let value: unknown;
   try {

@@ -32,6 +32,7 @@ import {
   writeEvaluation,
 } from "@metatokens/experiments";
 import type { OptionValue } from "./args.ts";
+import { errorReason } from "@metatokens/tensor/fs";
 import { isTerminal, print, printError, printRaw } from "./output.ts";
 import { StopRequests } from "./stop.ts";
 
@@ -205,7 +206,7 @@ async function promptsOf(values: Record<string, OptionValue>): Promise<string[]>
     try {
       text = await Deno.readTextFile(file);
     } catch (e) {
-      throw new Error(`Cannot read prompts from "${file.slice(0, 120)}": ${(e as Error).message}`);
+      throw new Error(`Cannot read prompts from "${file.slice(0, 120)}": ${errorReason(e)}`);
     }
     prompts.push(...text.split(/\r?\n/).filter((line) => line.trim() !== ""));
   }

@@ -106,6 +106,25 @@ Deno.test("bad input: unknown options, a missing corpus, a missing checkpoint", 
   const ckpt = await cli("score", "--checkpoint", "/nonexistent/ckpt", "--text", "hi");
   assert.equal(ckpt.code, 1);
   assert.match(ckpt.stderr, /error: .*nonexistent/);
+  // Deno appends the operation and path to its own message; ours names the path once.
+  const prompts = await cli(
+    "generate",
+    "--checkpoint",
+    "/nonexistent/ckpt",
+    "--prompts",
+    "/nonexistent/p.txt",
+  );
+  assert.equal(prompts.code, 1);
+  assert.match(
+    prompts.stderr,
+    /Cannot read prompts from "\/nonexistent\/p.txt": No such file or directory \(os error 2\)$/m,
+  );
+  const config = await cli("pretrain", "--config", "/nonexistent/c.yaml");
+  assert.equal(config.code, 1);
+  assert.match(
+    config.stderr,
+    /Cannot read config file "\/nonexistent\/c.yaml": No such file or directory \(os error 2\)$/m,
+  );
   const command = await cli("train");
   assert.equal(command.code, 2);
   assert.match(command.stderr, /unknown command "train"/);

@@ -25,7 +25,7 @@
 
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
-import { commitFile, tempPathBeside, writeAll, writeFileAtomic } from "@metatokens/tensor/fs";
+import { commitFile, errorReason, tempPathBeside, writeAll, writeFileAtomic } from "@metatokens/tensor/fs";
 import { CACHE_VERSION, computeSplit, MAX_MANIFEST_BYTES, parseCacheManifest } from "./manifest.ts";
 import { expandSources } from "./glob.ts";
 import { type DocumentPiece, InvalidUtf8Error, readDocumentPieces, type TxtMode } from "./documents.ts";
@@ -194,7 +194,7 @@ export async function fingerprintFiles(paths: readonly string[]): Promise<Source
     try {
       info = await Deno.stat(path);
     } catch (e) {
-      throw new Error(`Cannot read corpus "${path}": ${(e as Error).message}; expected a readable file`, {
+      throw new Error(`Cannot read corpus "${path}": ${errorReason(e)}; expected a readable file`, {
         cause: e,
       });
     }

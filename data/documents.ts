@@ -21,6 +21,7 @@
  * @module
  */
 
+import { errorReason } from "@metatokens/tensor/fs";
 import { preview } from "@metatokens/tensor/quote";
 import { gunzipStream } from "./_gunzip.ts";
 import { CORPUS_EXTENSIONS } from "./glob.ts";
@@ -99,7 +100,7 @@ export async function* readTextChunks(path: string): AsyncGenerator<string> {
   try {
     file = await Deno.open(path, { read: true });
   } catch (e) {
-    throw new Error(`Cannot read corpus "${path}": ${(e as Error).message}; expected a readable file`, {
+    throw new Error(`Cannot read corpus "${path}": ${errorReason(e)}; expected a readable file`, {
       cause: e,
     });
   }
@@ -116,7 +117,7 @@ export async function* readTextChunks(path: string): AsyncGenerator<string> {
           throw new InvalidUtf8Error(path, e);
         }
         throw new Error(
-          `Cannot read corpus "${path}": ${(e as Error).message.slice(0, 200)}; expected ${
+          `Cannot read corpus "${path}": ${errorReason(e)}; expected ${
             path.endsWith(".gz") ? "a complete gzip file" : "a readable file"
           }`,
           { cause: e },

@@ -27,7 +27,7 @@
 
 import { join } from "node:path";
 import { type Backend, Rng } from "@metatokens/tensor";
-import { checkWritableDir, writeFileAtomic } from "@metatokens/tensor/fs";
+import { checkWritableDir, errorReason, writeFileAtomic } from "@metatokens/tensor/fs";
 import { type Checkpoint, Gpt, gptConfig, loadCheckpoint, modelFromCheckpoint } from "@metatokens/model";
 import type { TaskExample, TaskName } from "@metatokens/tasks";
 import { analyze } from "./analyze.ts";
@@ -105,7 +105,7 @@ async function stageResult<T>(path: string): Promise<T | null> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new Error(
-      `Cannot read the stage result "${path}": ${(e as Error).message} (delete it to rerun the stage)`,
+      `Cannot read the stage result "${path}": ${errorReason(e)} (delete it to rerun the stage)`,
     );
   }
 }

@@ -30,7 +30,7 @@
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { formatShape } from "@metatokens/tensor";
-import { replaceDir, writeNewFileSynced } from "@metatokens/tensor/fs";
+import { errorReason, replaceDir, writeNewFileSynced } from "@metatokens/tensor/fs";
 import { preview, quote } from "@metatokens/tensor/quote";
 import { checkpointConfig } from "./config.ts";
 import { decodeSafetensors, encodeSafetensors, type StateDict } from "./safetensors.ts";
@@ -326,7 +326,7 @@ async function readJsonObject(what: string, dir: string, name: string): Promise<
   } catch (e) {
     if (e instanceof RangeError && e.message.startsWith(what)) throw e;
     if (e instanceof Deno.errors.NotFound) throw new Error(`${what}: ${name} is missing`);
-    throw new Error(`${what}: cannot read ${name}: ${(e as Error).message.slice(0, 200)}`, { cause: e });
+    throw new Error(`${what}: cannot read ${name}: ${errorReason(e)}`, { cause: e });
   }
   let value: unknown;
   try {

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Rng } from "@metatokens/tensor/rng";
-import { fuzzCases, reportFuzz } from "../tensor/_testing/fuzz.ts";
+import { fuzzCases, reportFuzz, RssBound } from "../tensor/_testing/fuzz.ts";
 import {
   checkpointConfig,
   CONFIG_LIMITS,
@@ -101,7 +101,8 @@ function checkAccepted(c: GptConfig): void {
 
 Deno.test(`config fuzz: ${CASES} seeded config.json files end in a valid config or a typed error, quickly`, () => {
   const rng = new Rng(1414);
-  let accepted = 0, missing = 0, refused = 0, maxMs = 0;
+  let accepted = 0, missing = 0, refused = 0, maxMs = 0, maxRssGrowth = 0;
+  const memory = new RssBound();
   for (let i = 0; i < CASES; i++) {
     const config = validConfig(rng);
     const set = (key: string, value: unknown): void => {
@@ -145,8 +146,9 @@ Deno.test(`config fuzz: ${CASES} seeded config.json files end in a valid config 
     const ms = performance.now() - start;
     maxMs = Math.max(maxMs, ms);
     assert.ok(ms < MAX_CASE_MS, `${label}: slow`);
+    maxRssGrowth = memory.check(label.slice(0, 80));
   }
-  reportFuzz("config.json", { cases: CASES, accepted, refused, invalid: missing, maxMs });
+  reportFuzz("config.json", { cases: CASES, accepted, refused, invalid: missing, maxMs, maxRssGrowth });
   assert.ok(
     accepted > CASES / 10 && missing > CASES / 10,
     `accepted ${accepted}, missing-key refusals ${missing}`,

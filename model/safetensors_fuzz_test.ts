@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Rng } from "@metatokens/tensor/rng";
-import { fuzzCases, reportFuzz } from "../tensor/_testing/fuzz.ts";
+import { fuzzCases, reportFuzz, RssBound } from "../tensor/_testing/fuzz.ts";
 import { decodeSafetensors, MAX_HEADER_DEPTH, SafetensorsError, SUPPORTED_DTYPES } from "./safetensors.ts";
 
 const CASES = fuzzCases(3000);
@@ -183,7 +183,8 @@ function checkAccepted(bytes: Uint8Array): void {
   for (const value of Object.values(metadata)) assert.equal(typeof value, "string");
 }
 
-const stats = { cases: 0, accepted: 0, refused: 0, invalid: 0, maxMs: 0 };
+const stats = { cases: 0, accepted: 0, refused: 0, invalid: 0, maxMs: 0, maxRssGrowth: 0 };
+const memory = new RssBound();
 
 function run(bytes: Uint8Array, mustFail: boolean, label: string): void {
   const start = performance.now();
@@ -204,6 +205,7 @@ function run(bytes: Uint8Array, mustFail: boolean, label: string): void {
   stats[accepted ? "accepted" : "refused"]++;
   if (mustFail) stats.invalid++;
   stats.maxMs = Math.max(stats.maxMs, ms);
+  stats.maxRssGrowth = memory.check(label);
 }
 
 Deno.test(`safetensors fuzz: ${CASES} seeded cases end in a valid file or a SafetensorsError, quickly`, () => {

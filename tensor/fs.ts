@@ -34,6 +34,29 @@ function randomSuffix(): string {
   return randomBytes(6).toString("hex");
 }
 
+/**
+ * The reason of a failed file system call, without the operation and path
+ * Deno appends to its messages (`… (os error 2): open '/a/b'`), so that a
+ * message naming the path itself names it once; at most 200 characters.
+ *
+ * @param e What the call threw.
+ * @returns Its message, e.g. `No such file or directory (os error 2)`.
+ *
+ * @example
+ * ```ts
+ * import { errorReason } from "@metatokens/tensor/fs";
+ * try {
+ *   await Deno.readFile("/nonexistent/file");
+ * } catch (e) {
+ *   console.log(errorReason(e)); // No such file or directory (os error 2)
+ * }
+ * ```
+ */
+export function errorReason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.replace(/(\(os error \d+\)): [a-z_]+ '.*$/s, "$1").slice(0, 200);
+}
+
 /** Marks errors already annotated, so a path is named once. */
 const ANNOTATED = Symbol("annotated");
 
@@ -43,7 +66,7 @@ const ANNOTATED = Symbol("annotated");
  */
 function diskError(e: unknown, operation: string, path: string): unknown {
   if (!(e instanceof Error) || (e as { [ANNOTATED]?: boolean })[ANNOTATED]) return e;
-  e.message = `Cannot ${operation} "${path}": ${e.message}`;
+  e.message = `Cannot ${operation} "${path}": ${errorReason(e)}`;
   Object.defineProperty(e, ANNOTATED, { value: true });
   return e;
 }
@@ -286,7 +309,7 @@ export async function checkWritableDir(dir: string): Promise<void> {
     await Deno.mkdir(parent, { recursive: true });
     await Deno.remove(await Deno.makeTempFile({ dir: parent, prefix: ".write-check-" }));
   } catch (e) {
-    throw new Error(`Cannot write to "${dir}": ${(e as Error).message}`);
+    throw new Error(`Cannot write to "${dir}": ${errorReason(e)}`, { cause: e });
   }
   const info = await Deno.stat(dir).catch(() => null);
   if (info && !info.isDirectory) throw new Error(`Cannot write to "${dir}": it is a file`);

@@ -3,6 +3,7 @@ import {
   appendToFile,
   checkWritableDir,
   commitFile,
+  errorReason,
   replaceDir,
   tempPathBeside,
   writeAll,
@@ -97,6 +98,7 @@ Deno.test("issue 14 (10): failed writes and renames name the path, keeping the e
     await assert.rejects(() => writeNewFileSynced(`${dir}/a`, "2"), (e: unknown) => {
       assert.ok(e instanceof Deno.errors.AlreadyExists);
       assert.match(e.message, new RegExp(`^Cannot create "${dir}/a": `));
+      assert.equal(e.message.split(`${dir}/a`).length, 2, `the path once: ${e.message}`);
       return true;
     });
     await Deno.mkdir(`${dir}/.new`);
@@ -108,4 +110,16 @@ Deno.test("issue 14 (10): failed writes and renames name the path, keeping the e
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("errorReason: Deno's reason without the operation and path it appends, bounded", async () => {
+  const missing = "/nonexistent-metatokens/" + "x".repeat(300);
+  for (const call of [() => Deno.readFile(missing), () => Deno.open(missing), () => Deno.stat(missing)]) {
+    await assert.rejects(call, (e: unknown) => {
+      assert.equal(errorReason(e), "No such file or directory (os error 2)");
+      return true;
+    });
+  }
+  assert.equal(errorReason(new Error("y".repeat(1000))).length, 200);
+  assert.equal(errorReason("plain"), "plain");
 });

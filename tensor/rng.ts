@@ -19,6 +19,8 @@
  * @module
  */
 
+import { preview } from "./quote.ts";
+
 /** Saved state of an {@linkcode Rng}: the seed and how many draws were taken. */
 export interface RngState {
   /** The seed the generator was created with. */
@@ -96,7 +98,7 @@ export class Rng {
   constructor(seed: number) {
     if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
       throw new RangeError(
-        `Cannot seed the RNG with ${seed}: expected an integer in [0, 2^32)`,
+        `Cannot seed the RNG with ${preview(seed)}: expected an integer in [0, 2^32)`,
       );
     }
     this.#seed = seed;

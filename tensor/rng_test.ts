@@ -79,3 +79,8 @@ Deno.test("the stream is pinned: these draws are what data and task samplers saw
   assert.equal(s.uniform(), 0.4382563829421997);
   assert.throws(() => new Rng(2 ** 32), /Cannot seed the RNG with 4294967296/);
 });
+
+Deno.test("Rng: a seed from untrusted input is quoted in at most ~200 characters", () => {
+  const huge = "9".repeat(1_000_000) as unknown as number;
+  assert.throws(() => new Rng(huge), (e: Error) => e instanceof RangeError && e.message.length < 300);
+});

@@ -107,6 +107,14 @@ export interface FuzzOptions {
   maxCaseMs: number;
   /** The longest error message a refusal may have (bounded quoting). */
   maxMessage?: number;
+  /**
+   * How far the process's resident memory may grow over the suite's start,
+   * in bytes, checked after every case (default 512 MiB). Resident memory
+   * after a case is not its true peak, but a reader that allocates what an
+   * input claims (a 4 GB tensor, a billion layers) before refusing it leaves
+   * those pages resident until the next garbage collection, so it is caught.
+   */
+  maxRssGrowth?: number;
 }
 
 /** A suite's counts. */
@@ -121,6 +129,8 @@ export interface FuzzSummary {
   invalid: number;
   /** The slowest case, in milliseconds. */
   maxMs: number;
+  /** The most resident memory grew over the suite's start, in bytes, after any case. */
+  maxRssGrowth: number;
 }
 
 /** One case, as the suite's generator returns it. */
@@ -147,7 +157,8 @@ export async function fuzz(
   const rng = new Rng(options.seed);
   const cases = fuzzCases(options.cases);
   const maxMessage = options.maxMessage ?? 1000;
-  const summary: FuzzSummary = { cases, accepted: 0, refused: 0, invalid: 0, maxMs: 0 };
+  const memory = new RssBound(options.maxRssGrowth);
+  const summary: FuzzSummary = { cases, accepted: 0, refused: 0, invalid: 0, maxMs: 0, maxRssGrowth: 0 };
   for (let i = 0; i < cases; i++) {
     const c = await make(rng, i);
     const where = `${options.name} case ${i} (${c.label})`;
@@ -168,6 +179,7 @@ export async function fuzz(
       throw new Error(`${where}: took ${ms.toFixed(0)} ms (at most ${options.maxCaseMs})`);
     }
     summary.maxMs = Math.max(summary.maxMs, ms);
+    summary.maxRssGrowth = memory.check(where);
     if (c.invalid) {
       summary.invalid++;
       if (outcome === "accepted") throw new Error(`${where}: an invalid input was accepted`);
@@ -178,11 +190,39 @@ export async function fuzz(
   return summary;
 }
 
+/**
+ * The memory bound of a suite: resident memory may grow at most `max` bytes
+ * (default 512 MiB) over what it was when the bound was made. See
+ * {@linkcode FuzzOptions.maxRssGrowth} for what this catches.
+ */
+export class RssBound {
+  readonly #start = Deno.memoryUsage().rss;
+  #most = 0;
+  constructor(readonly max: number = 512 * 2 ** 20) {}
+
+  /** Checks the bound after case `where`; returns the most growth seen so far. */
+  check(where: string): number {
+    const growth = Deno.memoryUsage().rss - this.#start;
+    if (growth > this.max) {
+      throw new Error(
+        `${where}: resident memory grew ${mib(growth)} over the suite's start (at most ${mib(this.max)})`,
+      );
+    }
+    return this.#most = Math.max(this.#most, growth);
+  }
+}
+
+/** Bytes as MiB, for messages. */
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
 /** Prints a suite's counts when `METATOKENS_FUZZ_CASES` scaled it (for suites with their own loop). */
 export function reportFuzz(name: string, summary: FuzzSummary): void {
   if (!scaled()) return;
   console.log(
     `fuzz ${name}: ${summary.cases} cases, ${summary.accepted} accepted, ${summary.refused} refused ` +
-      `(${summary.invalid} known invalid, all refused), slowest ${summary.maxMs.toFixed(1)} ms`,
+      `(${summary.invalid} known invalid, all refused), slowest ${summary.maxMs.toFixed(1)} ms, ` +
+      `resident memory at most ${mib(summary.maxRssGrowth)} over the start`,
   );
 }
