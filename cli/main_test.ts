@@ -319,6 +319,7 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity, then evalua
   );
   assert.equal(spiked.code, 1, spiked.stdout);
   assert.match(spiked.stderr, /at step 1 exceeds maxLoss 0\.01: .*; no checkpoint of this run was written/);
+  assert.equal(await Deno.stat(`${dir}/ft-spiked`).then(() => true, () => false), false, "no empty run folder");
   assert.match(ft.stdout, /phase 1 done; checkpoint: .*ft\/checkpoint/);
   const state = JSON.parse(await Deno.readTextFile(`${dir}/ft/checkpoint/trainer_state.json`));
   assert.deepEqual([state.step, state.finetune.task], [2, "parity"]);
@@ -417,6 +418,8 @@ Deno.test("e2e (short): YaRN-extend a RoPE checkpoint to 2× its context and kee
   );
   assert.equal(ext.code, 0, ext.stderr);
   assert.match(ext.stdout, /extended .* with YaRN: context 256 → 512 \(s = 2\)/);
+  assert.match(ext.stdout, /^metatokens extend: .*\nextend: tiny \(4 layers, width 256, rope, YaRN s = 2\)/m);
+  assert.doesNotMatch(ext.stdout, /pretrain/);
   assert.match(ext.stdout, /1 steps of 1 × 512 tokens/);
   const config = JSON.parse(await Deno.readTextFile(`${dir}/ext/checkpoint/config.json`));
   assert.deepEqual([config.blockSize, config.yarn], [512, { scale: 2, originalContext: 256 }]);

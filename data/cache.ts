@@ -25,7 +25,14 @@
 
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
-import { commitFile, errorReason, tempPathBeside, writeAll, writeFileAtomic } from "@metatokens/tensor/fs";
+import {
+  commitFile,
+  errorReason,
+  makeDirs,
+  tempPathBeside,
+  writeAll,
+  writeFileAtomic,
+} from "@metatokens/tensor/fs";
 import { CACHE_VERSION, computeSplit, MAX_MANIFEST_BYTES, parseCacheManifest } from "./manifest.ts";
 import { expandSources } from "./glob.ts";
 import { type DocumentPiece, InvalidUtf8Error, readDocumentPieces, type TxtMode } from "./documents.ts";
@@ -302,88 +309,94 @@ export async function openTokenCache(
     return { dir, tokensPath, manifest, built: false };
   }
 
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = tempPathBeside(tokensPath);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  const writer = new TokenWriter(file, tmp);
-  let documents = 0;
-  const skipped: string[] = [];
-  let ok = false;
+  // A build that fails (an empty corpus, too few tokens to split, a read error) leaves no empty cache folders.
+  const undo = await makeDirs(dir);
   try {
-    for await (const { source, pieces } of input.pieces()) {
-      const mark = writer.count, markDocs = documents;
-      try {
-        let open = false;
-        for await (const piece of pieces) {
-          await writer.push(encode(piece.text));
-          open = !piece.end;
-          if (piece.end) {
-            await writer.push([EOT_ID]);
-            documents++;
-            if (options.onProgress && documents % 1000 === 0) {
-              options.onProgress({ documents, tokens: writer.count, source });
+    const tmp = tempPathBeside(tokensPath);
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    const writer = new TokenWriter(file, tmp);
+    let documents = 0;
+    const skipped: string[] = [];
+    let ok = false;
+    try {
+      for await (const { source, pieces } of input.pieces()) {
+        const mark = writer.count, markDocs = documents;
+        try {
+          let open = false;
+          for await (const piece of pieces) {
+            await writer.push(encode(piece.text));
+            open = !piece.end;
+            if (piece.end) {
+              await writer.push([EOT_ID]);
+              documents++;
+              if (options.onProgress && documents % 1000 === 0) {
+                options.onProgress({ documents, tokens: writer.count, source });
+              }
             }
           }
+          if (open) {
+            await writer.push([EOT_ID]);
+            documents++;
+          }
+        } catch (e) {
+          if (!(e instanceof InvalidUtf8Error)) throw e;
+          await writer.rollback(mark);
+          documents = markDocs;
+          skipped.push(source);
+          warn(
+            `Skipping corpus file "${source}": it is not valid UTF-8 (${
+              (e.cause as Error)?.message ?? e.message
+            })`,
+          );
         }
-        if (open) {
-          await writer.push([EOT_ID]);
-          documents++;
-        }
-      } catch (e) {
-        if (!(e instanceof InvalidUtf8Error)) throw e;
-        await writer.rollback(mark);
-        documents = markDocs;
-        skipped.push(source);
-        warn(
-          `Skipping corpus file "${source}": it is not valid UTF-8 (${
-            (e.cause as Error)?.message ?? e.message
-          })`,
-        );
       }
+      await writer.flush();
+      ok = true;
+    } finally {
+      file.close();
+      if (!ok) await Deno.remove(tmp).catch(() => {});
     }
-    await writer.flush();
-    ok = true;
-  } finally {
-    file.close();
-    if (!ok) await Deno.remove(tmp).catch(() => {});
-  }
-  const tokens = writer.count;
-  if (tokens === 0) {
-    await Deno.remove(tmp).catch(() => {});
-    const names = input.sources.map((s) => s.path);
-    throw new Error(
-      `Cannot build a token cache from ${
-        JSON.stringify(names.length > 3 ? [...names.slice(0, 3), "…"] : names)
-      }: ${
-        skipped.length > 0 ? `all ${skipped.length} files were skipped as non-UTF-8, ` : ""
-      }the corpus has 0 tokens; expected at least one non-empty document`,
-    );
-  }
-  let split: CacheManifest["split"];
-  try {
-    split = computeSplit(tokens, valFraction, blockSize);
+    const tokens = writer.count;
+    if (tokens === 0) {
+      await Deno.remove(tmp).catch(() => {});
+      const names = input.sources.map((s) => s.path);
+      throw new Error(
+        `Cannot build a token cache from ${
+          JSON.stringify(names.length > 3 ? [...names.slice(0, 3), "…"] : names)
+        }: ${
+          skipped.length > 0 ? `all ${skipped.length} files were skipped as non-UTF-8, ` : ""
+        }the corpus has 0 tokens; expected at least one non-empty document`,
+      );
+    }
+    let split: CacheManifest["split"];
+    try {
+      split = computeSplit(tokens, valFraction, blockSize);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    const manifest: CacheManifest = {
+      version: CACHE_VERSION,
+      tokenizer: "gpt2",
+      dtype: "uint16le",
+      txt,
+      sources: input.sources,
+      skipped,
+      documents,
+      tokens,
+      valFraction,
+      blockSize,
+      split,
+    };
+    // Remove the old manifest first: a crash between the renames leaves no manifest, never a wrong one.
+    await Deno.remove(manifestPath).catch(() => {});
+    await commitFile(tmp, tokensPath);
+    await writeJsonAtomic(manifestPath, manifest);
+    return { dir, tokensPath, manifest, built: true };
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    await undo();
     throw e;
   }
-  const manifest: CacheManifest = {
-    version: CACHE_VERSION,
-    tokenizer: "gpt2",
-    dtype: "uint16le",
-    txt,
-    sources: input.sources,
-    skipped,
-    documents,
-    tokens,
-    valFraction,
-    blockSize,
-    split,
-  };
-  // Remove the old manifest first: a crash between the renames leaves no manifest, never a wrong one.
-  await Deno.remove(manifestPath).catch(() => {});
-  await commitFile(tmp, tokensPath);
-  await writeJsonAtomic(manifestPath, manifest);
-  return { dir, tokensPath, manifest, built: true };
 }
 
 /**

@@ -189,9 +189,8 @@ Deno.test(
     );
     await Deno.writeTextFile(join(dir, "bad.jsonl"), '{"text":"fine"}\n{"text":"fine"}\n{oops}\n');
     await assert.rejects(() => openCorpus(join(dir, "bad.jsonl"), c), /bad\.jsonl" at line 3: invalid JSON/);
-    // Failed builds leave neither a manifest nor temporary files.
-    const left = [...Deno.readDirSync(join(dir, "cache"))].map((e) => e.name);
-    assert.deepEqual(left, []);
+    // Failed builds leave neither a manifest nor temporary files, nor the cache folder they created.
+    assert.equal(await Deno.stat(join(dir, "cache")).then(() => true, () => false), false);
   }),
 );
 
@@ -264,3 +263,26 @@ Deno.test(
     assert.match(warnings[0], /is not valid UTF-8; rebuilding the cache$/);
   }),
 );
+
+Deno.test("issue 15: a cache build that fails leaves no empty cache folders behind", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(root, "tiny.txt"), "hello world\n");
+    for (
+      const [file, message] of [["tiny.txt", /Cannot split a corpus of 4 tokens/], ["empty.txt", /0 tokens/]]
+    ) {
+      if (file === "empty.txt") await Deno.writeTextFile(join(root, file), "");
+      await assert.rejects(
+        () => openCorpus(join(root, file as string), { cacheDir: join(root, ".cache/metatokens/corpus-x") }),
+        message as RegExp,
+      );
+      assert.deepEqual(
+        [...Deno.readDirSync(root)].map((e) => e.name).filter((n) => !n.endsWith(".txt")),
+        [],
+        `${file}: no .cache left`,
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -129,7 +129,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const config = resumed?.yarn ? resumed : pretrainConfig(s, base ? gptConfig(base.config, "tiny") : null);
   if (options.resume) { for (const note of resumeNotices(s, options.resume, stateFile)) log(note); }
   log(
-    `pretrain: ${s.preset} (${config.nLayer} layers, width ${config.nEmbd}, ${config.posEncoding}), ` +
+    `${s.extendFrom ? "extend" : "pretrain"}: ${s.preset} (${config.nLayer} layers, width ${config.nEmbd}, ` +
+      `${config.posEncoding}${config.yarn ? `, YaRN s = ${config.yarn.scale}` : ""}), ` +
       `meta ${config.metaAttention ? "on" : "off"}`,
   );
   const cacheOptions = { blockSize: config.blockSize, valFraction: s.valFraction };

@@ -19,7 +19,7 @@
  */
 
 import { join } from "node:path";
-import { appendToFile } from "@metatokens/tensor/fs";
+import { appendToFile, makeDirs } from "@metatokens/tensor/fs";
 import { MODEL_FILE, recoverCheckpointDir, saveCheckpoint } from "./checkpoint.ts";
 import { LossSpikeError, NonFiniteLossError, type StepInfo, type Trainer } from "./train.ts";
 
@@ -74,72 +74,78 @@ export interface RunResult {
  */
 export async function runTraining(trainer: Trainer, options: RunOptions): Promise<RunResult> {
   const { outDir } = options;
-  await Deno.mkdir(outDir, { recursive: true });
-  const metrics = join(outDir, "metrics.jsonl");
-  const checkpoint = join(outDir, "checkpoint");
-  const log = (row: Record<string, unknown>): Promise<void> =>
-    appendToFile(metrics, JSON.stringify({ time: new Date().toISOString(), ...row }) + "\n");
-  for (const note of await recoverCheckpointDir(checkpoint)) options.onNotice?.(note);
-  // The step of the checkpoint on disk that this run may rely on: the one it resumed from, or its own saves.
-  let saved: number | null = trainer.stepCount > 0 && await Deno.stat(join(checkpoint, MODEL_FILE)).then(
-      () => true,
-      () => false,
-    )
-    ? trainer.stepCount
-    : null;
-  const valLosses: [number, number][] = [];
-  const evaluate = async (): Promise<void> => {
-    if (!trainer.val) return;
-    const loss = await trainer.evaluate();
-    valLosses.push([trainer.stepCount, loss]);
-    await log({ type: "eval", step: trainer.stepCount, val_loss: loss });
-    options.onEval?.(trainer.stepCount, loss);
-  };
-  const save = async (): Promise<void> => {
-    const ckpt = await trainer.checkpoint();
-    ckpt.trainerState = { ...ckpt.trainerState, ...options.extraState };
-    await saveCheckpoint(checkpoint, ckpt);
-    saved = trainer.stepCount;
-    await log({ type: "checkpoint", step: trainer.stepCount, dir: checkpoint });
-    options.onCheckpoint?.(checkpoint, trainer.stepCount);
-  };
-  const { steps, evalEvery } = trainer.options;
-  if (trainer.stepCount === 0 && evalEvery > 0) await evaluate();
-  const started = performance.now(), startStep = trainer.stepCount;
-  let tokens = 0;
-  while (trainer.stepCount < steps) {
-    let info: StepInfo;
-    try {
-      info = await trainer.step();
-    } catch (e) {
-      if (e instanceof NonFiniteLossError || e instanceof LossSpikeError) {
-        e.message += saved === null
-          ? "; no checkpoint of this run was written"
-          : `; the last checkpoint "${checkpoint}" (step ${saved}) is intact`;
+  // A run that fails before writing anything (a diverged first step, a bad batch) leaves no empty folders.
+  const undo = await makeDirs(outDir);
+  try {
+    const metrics = join(outDir, "metrics.jsonl");
+    const checkpoint = join(outDir, "checkpoint");
+    const log = (row: Record<string, unknown>): Promise<void> =>
+      appendToFile(metrics, JSON.stringify({ time: new Date().toISOString(), ...row }) + "\n");
+    for (const note of await recoverCheckpointDir(checkpoint)) options.onNotice?.(note);
+    // The step of the checkpoint on disk that this run may rely on: the one it resumed from, or its own saves.
+    let saved: number | null = trainer.stepCount > 0 && await Deno.stat(join(checkpoint, MODEL_FILE)).then(
+        () => true,
+        () => false,
+      )
+      ? trainer.stepCount
+      : null;
+    const valLosses: [number, number][] = [];
+    const evaluate = async (): Promise<void> => {
+      if (!trainer.val) return;
+      const loss = await trainer.evaluate();
+      valLosses.push([trainer.stepCount, loss]);
+      await log({ type: "eval", step: trainer.stepCount, val_loss: loss });
+      options.onEval?.(trainer.stepCount, loss);
+    };
+    const save = async (): Promise<void> => {
+      const ckpt = await trainer.checkpoint();
+      ckpt.trainerState = { ...ckpt.trainerState, ...options.extraState };
+      await saveCheckpoint(checkpoint, ckpt);
+      saved = trainer.stepCount;
+      await log({ type: "checkpoint", step: trainer.stepCount, dir: checkpoint });
+      options.onCheckpoint?.(checkpoint, trainer.stepCount);
+    };
+    const { steps, evalEvery } = trainer.options;
+    if (trainer.stepCount === 0 && evalEvery > 0) await evaluate();
+    const started = performance.now(), startStep = trainer.stepCount;
+    let tokens = 0;
+    while (trainer.stepCount < steps) {
+      let info: StepInfo;
+      try {
+        info = await trainer.step();
+      } catch (e) {
+        if (e instanceof NonFiniteLossError || e instanceof LossSpikeError) {
+          e.message += saved === null
+            ? "; no checkpoint of this run was written"
+            : `; the last checkpoint "${checkpoint}" (step ${saved}) is intact`;
+        }
+        throw e;
       }
-      throw e;
+      tokens += info.tokens;
+      const seconds = (performance.now() - started) / 1000;
+      const tokensPerSecond = tokens / seconds;
+      const etaSeconds = ((steps - info.step) * seconds) / (info.step - startStep);
+      await log({
+        type: "train",
+        step: info.step,
+        loss: info.loss,
+        lr: info.lr,
+        grad_norm: info.gradNorm,
+        tokens: info.tokens,
+        tokens_per_s: tokensPerSecond,
+      });
+      options.onStep?.({ ...info, tokensPerSecond, etaSeconds });
+      const last = trainer.stepCount === steps;
+      if (evalEvery > 0 && (info.step % evalEvery === 0 || last)) await evaluate();
+      if (options.shouldStop?.()) {
+        await save();
+        return { checkpoint, steps: trainer.stepCount, valLosses, stopped: true };
+      }
+      if (last || (options.checkpointEvery > 0 && info.step % options.checkpointEvery === 0)) await save();
     }
-    tokens += info.tokens;
-    const seconds = (performance.now() - started) / 1000;
-    const tokensPerSecond = tokens / seconds;
-    const etaSeconds = ((steps - info.step) * seconds) / (info.step - startStep);
-    await log({
-      type: "train",
-      step: info.step,
-      loss: info.loss,
-      lr: info.lr,
-      grad_norm: info.gradNorm,
-      tokens: info.tokens,
-      tokens_per_s: tokensPerSecond,
-    });
-    options.onStep?.({ ...info, tokensPerSecond, etaSeconds });
-    const last = trainer.stepCount === steps;
-    if (evalEvery > 0 && (info.step % evalEvery === 0 || last)) await evaluate();
-    if (options.shouldStop?.()) {
-      await save();
-      return { checkpoint, steps: trainer.stepCount, valLosses, stopped: true };
-    }
-    if (last || (options.checkpointEvery > 0 && info.step % options.checkpointEvery === 0)) await save();
+    return { checkpoint, steps: trainer.stepCount, valLosses, stopped: false };
+  } catch (e) {
+    await undo();
+    throw e;
   }
-  return { checkpoint, steps: trainer.stepCount, valLosses, stopped: false };
 }

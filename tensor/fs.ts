@@ -27,7 +27,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 /** A short random hex suffix for temporary names (12 hex digits). */
 function randomSuffix(): string {
@@ -287,6 +287,42 @@ export async function replaceDir(temp: string, dir: string): Promise<void> {
   await disk(`rename "${temp}" to`, dir, () => Deno.rename(temp, dir));
   await syncDir(dirname(dir));
   if (existed) await disk("remove", old, () => Deno.remove(old, { recursive: true }));
+}
+
+/**
+ * Creates the folder `dir` and its missing parents, and returns what undoes
+ * it: a function that removes the folders this call created, deepest first,
+ * as long as they are still empty. A step that fails after creating its
+ * output folder calls it, so a failed run leaves no empty folders behind
+ * (and never removes anything it did not create, or anything written since).
+ *
+ * @param dir The folder to create.
+ * @returns The undo function; it never throws.
+ * @throws {Error} `Cannot create folder "<dir>": <reason>`.
+ *
+ * @example
+ * ```ts
+ * import { makeDirs } from "@metatokens/tensor/fs";
+ * const root = await Deno.makeTempDir();
+ * const undo = await makeDirs(`${root}/runs/a`);
+ * await undo();
+ * console.log([...Deno.readDirSync(root)].length); // 0
+ * ```
+ */
+export async function makeDirs(dir: string): Promise<() => Promise<void>> {
+  const created: string[] = [];
+  for (let path = resolve(dir); !(await Deno.stat(path).then(() => true, () => false));) {
+    created.push(path);
+    const parent = dirname(path);
+    if (parent === path) break;
+    path = parent;
+  }
+  await disk("create folder", dir, () => Deno.mkdir(dir, { recursive: true }));
+  return async () => {
+    for (const path of created) {
+      if (!(await Deno.remove(path).then(() => true, () => false))) return; // not empty: keep it and above
+    }
+  };
 }
 
 /**

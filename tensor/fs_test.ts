@@ -4,6 +4,7 @@ import {
   checkWritableDir,
   commitFile,
   errorReason,
+  makeDirs,
   replaceDir,
   tempPathBeside,
   writeAll,
@@ -122,4 +123,24 @@ Deno.test("errorReason: Deno's reason without the operation and path it appends,
   }
   assert.equal(errorReason(new Error("y".repeat(1000))).length, 200);
   assert.equal(errorReason("plain"), "plain");
+});
+
+Deno.test("makeDirs: undo removes only the folders it created, and only while they are empty", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/runs`);
+    const undo = await makeDirs(`${root}/runs/a/b`);
+    assert.ok((await Deno.stat(`${root}/runs/a/b`)).isDirectory);
+    await undo();
+    assert.deepEqual(await names(root), ["runs"], "runs/ existed before: kept");
+    assert.deepEqual(await names(`${root}/runs`), []);
+    const keep = await makeDirs(`${root}/runs/c/d`);
+    await Deno.writeTextFile(`${root}/runs/c/d/metrics.jsonl`, "{}");
+    await keep();
+    assert.deepEqual(await names(`${root}/runs/c/d`), ["metrics.jsonl"], "written since: kept");
+    await (await makeDirs(`${root}/runs`))(); // existed: nothing to undo
+    assert.deepEqual(await names(root), ["runs"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
