@@ -3,7 +3,13 @@
     model.safetensors      the parameters, nanoGPT state-dict names, F32; the tied lm_head.weight absent
     config.json            every key of GptConfig (model/config.ts)
     optimizer.safetensors  AdamW moments "m.<param>" and "v.<param>", metadata {"step": "<n>"} (optional)
-    trainer_state.json     step, rng, data / valData cursors, options, bestValLoss, tokens, valLosses, run
+    trainer_state.json     formatVersion, step, rng, data / valData cursors, options, bestValLoss, tokens,
+                           valLosses, run
+
+The checkpoint format version is model/trainer_state.ts's: a save writes ``"formatVersion": 1`` first in
+``trainer_state.json``; a load reads a file without the key as format 1 (written before versions
+existed) and refuses any other value by name, as ``loadCheckpoint`` does; the loaded ``trainer_state``
+is the file's object without ``formatVersion``.
 
 Safetensors is read and written here directly (8-byte little-endian header length, a JSON header padded
 with spaces to a multiple of 8, then the raw little-endian data), with no dependency on the
@@ -31,6 +37,10 @@ MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_STATE_FILE = "trainer_state.json"
+#: The checkpoint format this code writes and reads (model/trainer_state.ts CHECKPOINT_FORMAT_VERSION).
+CHECKPOINT_FORMAT_VERSION = 1
+#: The key of ``trainer_state.json`` that holds it (FORMAT_VERSION_KEY).
+FORMAT_VERSION_KEY = "formatVersion"
 
 _DTYPES = {"F32": ("<f4", 4), "F64": ("<f8", 8), "F16": ("<f2", 2), "BF16": (None, 2)}
 
@@ -88,6 +98,23 @@ def encode_safetensors(tensors: StateDict, metadata: Optional[Dict[str, str]] = 
     return struct.pack("<Q", len(text)) + text + b"".join(blobs)
 
 
+def checkpoint_format_version(state: Dict[str, Any], source: str) -> int:
+    """The format version of a parsed ``trainer_state.json`` (``checkpointFormatVersion``): its own
+    ``formatVersion``, or 1 when absent; any other value (``true``, ``"1"``, ``2``) is refused by name."""
+    if not isinstance(state, dict):
+        raise ValueError(f"Cannot read {source}: expected a JSON object, got {type(state).__name__}")
+    if FORMAT_VERSION_KEY not in state:
+        return CHECKPOINT_FORMAT_VERSION
+    version = state[FORMAT_VERSION_KEY]
+    # JSON's 1 and 1.0 are the same number (as in JavaScript); a boolean is not a number here.
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or version != CHECKPOINT_FORMAT_VERSION:
+        raise ValueError(
+            f"Cannot read {source}: it has {FORMAT_VERSION_KEY} {json.dumps(version)[:200]}, but this version of "
+            f"metatokens reads checkpoint format {CHECKPOINT_FORMAT_VERSION} only (written by a newer metatokens?)"
+        )
+    return CHECKPOINT_FORMAT_VERSION
+
+
 @dataclass
 class OptimizerState:
     """AdamW moments by parameter name and the step count (model/checkpoint.ts ``OptimizerState``)."""
@@ -115,8 +142,11 @@ def load_checkpoint(directory: str) -> Checkpoint:
     with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as f:
         config = GptConfig.from_json(json.load(f))
     model, _ = read_safetensors(os.path.join(directory, MODEL_FILE))
-    with open(os.path.join(directory, TRAINER_STATE_FILE), encoding="utf-8") as f:
+    state_path = os.path.join(directory, TRAINER_STATE_FILE)
+    with open(state_path, encoding="utf-8") as f:
         trainer_state = json.load(f)
+    checkpoint_format_version(trainer_state, state_path)
+    trainer_state.pop(FORMAT_VERSION_KEY, None)
     optimizer = None
     path = os.path.join(directory, OPTIMIZER_FILE)
     if os.path.exists(path):
@@ -137,12 +167,15 @@ def _write_synced(path: str, data: bytes) -> None:
 
 
 def save_checkpoint(directory: str, ckpt: Checkpoint) -> None:
-    """Writes a checkpoint folder atomically (temp dir, then two renames), readable by ``loadCheckpoint``."""
+    """Writes a checkpoint folder atomically (temp dir, then two renames), readable by ``loadCheckpoint``;
+    ``trainer_state.json`` gets ``formatVersion`` 1 as its first key (whatever ``ckpt.trainer_state`` holds)."""
     directory = os.path.abspath(directory)
+    trainer_state = {FORMAT_VERSION_KEY: CHECKPOINT_FORMAT_VERSION, **ckpt.trainer_state}
+    trainer_state[FORMAT_VERSION_KEY] = CHECKPOINT_FORMAT_VERSION
     files = {
         MODEL_FILE: encode_safetensors(ckpt.model, {"format": "pt"}),
         CONFIG_FILE: (json.dumps(ckpt.config.to_json(), indent=2) + "\n").encode(),
-        TRAINER_STATE_FILE: (json.dumps(ckpt.trainer_state, indent=2, allow_nan=False) + "\n").encode(),
+        TRAINER_STATE_FILE: (json.dumps(trainer_state, indent=2, allow_nan=False) + "\n").encode(),
     }
     if ckpt.optimizer is not None:
         moments = {f"m.{k}": t for k, t in ckpt.optimizer.m.items()}

@@ -310,6 +310,40 @@ class CheckpointFormat(unittest.TestCase):
         self.assertEqual(meta, {"step": "4"})
         self.assertTrue(torch.equal(back["b"], tensors["b"]) and torch.equal(back["a.w"], tensors["a.w"]))
 
+    def test_format_version(self) -> None:
+        """trainer_state.json's formatVersion as model/trainer_state.ts reads it: written as 1 (first key),
+        absent read as 1, anything else refused by name; TypeScript's own checkpoints carry 1."""
+        from checkpoint import Checkpoint, model_state
+        from model import GPT, GptConfig
+
+        config = GptConfig(vocabSize=8, blockSize=4, nLayer=1, nHead=1, nEmbd=4)
+        ckpt = Checkpoint(config, model_state(GPT(config)), None, {"formatVersion": 7, "step": 3})
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "ckpt")
+            save_checkpoint(path, ckpt)
+            state_file = os.path.join(path, "trainer_state.json")
+            with open(state_file, encoding="utf-8") as f:
+                written = json.load(f)
+            self.assertEqual(list(written.items())[0], ("formatVersion", 1))
+            self.assertEqual(load_checkpoint(path).trainer_state, {"step": 3})  # the key is not passed on
+            for raw, ok in (({"step": 3}, True), ({"formatVersion": 1.0, "step": 3}, True),
+                            ({"formatVersion": 2, "step": 3}, False), ({"formatVersion": "1", "step": 3}, False),
+                            ({"formatVersion": True, "step": 3}, False), ({"formatVersion": None, "step": 3}, False)):
+                with open(state_file, "w", encoding="utf-8") as f:
+                    json.dump(raw, f)
+                if ok:
+                    self.assertEqual(load_checkpoint(path).trainer_state, {"step": 3})
+                else:
+                    with self.assertRaises(ValueError) as caught:
+                        load_checkpoint(path)
+                    message = str(caught.exception)
+                    self.assertIn("formatVersion " + json.dumps(raw["formatVersion"]), message)
+                    self.assertIn(state_file, message)
+                    self.assertIn("checkpoint format 1 only", message)
+        if FIXTURES:  # written by TypeScript's saveCheckpoint
+            with open(fixture("train", "step0", "trainer_state.json"), encoding="utf-8") as f:
+                self.assertEqual(json.load(f).get("formatVersion"), 1)
+
     def test_truncated_file_is_refused(self) -> None:
         data = encode_safetensors({"w": torch.ones(4)})
         with tempfile.TemporaryDirectory() as d:
