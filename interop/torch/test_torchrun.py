@@ -7,6 +7,9 @@
    is the single process's step, DESIGN §5 / model/train.ts);
 4. ``deno task eval`` evaluates the PyTorch checkpoint, and ``deno task pretrain --resume`` continues it.
 
+``--fsdp`` is not run here: on a CPU it is refused before anything starts (torch's FSDP needs CUDA; see
+train.py ``check_fsdp``), which is tested.
+
 Run: ``python3 interop/torch/test_torchrun.py`` from the repository root (needs ``npx deno`` or ``$DENO``).
 """
 
@@ -38,8 +41,17 @@ def deno() -> List[str]:
 
 
 def torchrun() -> List[str]:
-    """``torchrun`` of this interpreter. Debian's torch 1.13 under Python 3.11 crashes on the default
-    ``--redirects 0`` / ``--tee 0`` (an IntFlag change of 3.11), so stdout is teed explicitly."""
+    """``torchrun`` of this interpreter, with ``--redirects 1 --tee 1``.
+
+    Not a buffering problem (train.py flushes every line and is line-buffered): torch 1.13's torchrun
+    cannot start workers under Python 3.11 with its defaults ``--redirects 0 --tee 0``. It maps each value
+    to its ``Std`` IntFlag by iterating the enum (``Std.from_str`` → ``to_std``), and since Python 3.11
+    iterating a Flag yields only its single-bit members (``[Std.OUT, Std.ERR]``), so "0" (``Std.NONE``) and
+    "3" (``Std.ALL``) become ``None`` and ``to_map`` fails: ``AttributeError: 'NoneType' object has no
+    attribute 'get'`` (elastic/multiprocessing/api.py). "1" (``Std.OUT``) survives: workers' stdout goes
+    to a log file and is teed back to ours; their stderr is inherited as before. Newer torch releases parse
+    these flags without iterating the enum, and take the flags as well.
+    """
     return [sys.executable, "-m", "torch.distributed.run", "--redirects", "1", "--tee", "1"]
 
 
@@ -49,6 +61,26 @@ def run(cmd: List[str], **kw: object) -> str:
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result.stdout + result.stderr
+
+
+class FsdpRefused(unittest.TestCase):
+    def test_fsdp_on_cpu_is_refused_before_it_starts(self) -> None:
+        """FSDP cannot run on a CPU (torch 1.13 and 2.x stop at the first forward with "FSDP does not support
+        CPU only execution"; Debian's 1.13 under Python 3.11 cannot import it at all): ``--fsdp --device cpu``
+        ends at once with a one-line reason, before a process group, the cache or a model exists."""
+        tmp = tempfile.mkdtemp(prefix="metatokens-fsdp-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        missing = os.path.join(tmp, "no-such-cache")
+        result = subprocess.run(
+            [sys.executable, "interop/torch/train.py", "--cache", missing, "--fsdp", "--device", "cpu", "--out", os.path.join(tmp, "fsdp")],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("Cannot use --fsdp on cpu", result.stderr)
+        self.assertIn("FSDP does not support CPU only execution", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(tmp, "fsdp")))
 
 
 class TorchrunEndToEnd(unittest.TestCase):

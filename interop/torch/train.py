@@ -17,7 +17,14 @@ The optimisation is model/train.ts's, step for step (DESIGN §5, the paper's Tab
 Checkpoints are our folder (checkpoint.py): ``<out>/checkpoint`` and ``<out>/metrics.jsonl`` as
 ``deno task pretrain`` writes them, so ``deno task pretrain --resume``, ``finetune``, ``eval``,
 ``analyze`` and ``reproduce`` take them as they are. DDP by default; ``--fsdp`` shards with
-FullyShardedDataParallel (full state dicts are gathered on rank 0 to save). bf16 autocast on CUDA.
+FullyShardedDataParallel (full state dicts are gathered on rank 0 to save) on CUDA with torch ≥ 2.0 only,
+and has never been run (no GPU here): it is refused before anything starts on a CPU, where torch's FSDP
+stops at the first forward ("FSDP does not support CPU only execution", torch 1.13 and 2.x), and with
+torch < 2.0 (no ``use_orig_params``/``optim_state_dict``; Debian's 1.13 under Python 3.11 cannot even
+import ``torch.distributed.fsdp``). bf16 autocast on CUDA.
+
+Dropout (``dropout`` > 0, off in the paper's runs and our presets) draws its masks from torch's generator,
+not from our counter RNG: with dropout the two implementations train on different masks by construction.
 """
 
 from __future__ import annotations
@@ -324,11 +331,16 @@ def build_options(args: argparse.Namespace, base: TrainOptions) -> TrainOptions:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    # Line-buffered, so that a log written to a file (torchrun --redirects) shows each line as it happens.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     args = parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     device_name = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if args.fsdp:
+        check_fsdp(device_name)  # before any process group, checkpoint or model
     if distributed:
         dist.init_process_group(backend="nccl" if device_name == "cuda" else "gloo")
         rank, world, local = dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0))
@@ -441,6 +453,23 @@ def main(argv: Optional[List[str]] = None) -> None:
             save()
     if distributed:
         dist.destroy_process_group()
+
+
+def check_fsdp(device_name: str) -> None:
+    """Refuses ``--fsdp`` where it cannot run, with the reason and no stack trace (SystemExit):
+
+    * on a CPU: torch's FullyShardedDataParallel raises "FSDP does not support CPU only execution" at its
+      first forward (its ``_lazy_init``, in 1.13 and in 2.x releases), after the process group, the data and
+      the model were set up;
+    * with torch < 2.0, or a torch whose FSDP cannot be imported (:func:`_fsdp`).
+    """
+    if not device_name.startswith("cuda"):
+        raise SystemExit(
+            f"Cannot use --fsdp on {device_name}: torch's FullyShardedDataParallel runs on CUDA devices only "
+            f'(torch {torch.__version__} stops with "FSDP does not support CPU only execution"); '
+            "train on CPU with DDP, the default (leave out --fsdp)"
+        )
+    _fsdp()
 
 
 def _fsdp() -> Any:
