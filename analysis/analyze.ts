@@ -11,7 +11,7 @@
  * @module
  */
 
-import { noGrad, type Tensor } from "@metatokens/tensor";
+import { noGrad, scope, type Tensor } from "@metatokens/tensor";
 import type { Gpt } from "@metatokens/model";
 import { metaTokenPositions } from "@metatokens/data/meta-tokens";
 import { encodeExample, type TaskExample } from "@metatokens/tasks";
@@ -149,9 +149,10 @@ export async function analyzeModel(
   const records: LogitBoostRecord[] = [];
   for (const [example, { tokens, meta }] of prompts.entries()) {
     const batch = { b: 1, t: tokens.length, x: tokens };
-    const full = await noGrad(() => model.forward(batch).logits!.keep()).take() as Float32Array;
+    // scope(): the forward's intermediates are freed here, not left to the garbage collector.
+    const full = await noGrad(() => scope(() => model.forward(batch).logits!.keep())).take() as Float32Array;
     const zeroed = await noGrad(() =>
-      model.forward(batch, { ablation: { noEmbedAtMeta: true } }).logits!.keep()
+      scope(() => model.forward(batch, { ablation: { noEmbedAtMeta: true } }).logits!.keep())
     ).take() as Float32Array;
     for (const position of meta) {
       const a = softmaxStats(full, position * V, V), z = softmaxStats(zeroed, position * V, V);
@@ -180,7 +181,12 @@ export async function analyzeModel(
   for (const [example, { tokens, meta }] of prompts.entries()) {
     const T = tokens.length, d: QkvDims = { t: T, c: C, nh: NH };
     const trace = { residual: [] as Tensor[], qkv: [] as Tensor[], metaQkv: [] as Tensor[] };
-    noGrad(() => model.hidden({ b: 1, t: T, x: tokens }, { trace }).dispose());
+    noGrad(() =>
+      scope(() => {
+        model.hidden({ b: 1, t: T, x: tokens }, { trace }).dispose();
+        return trace; // kept: the traced tensors outlive the scope, the rest is freed
+      })
+    );
     const residual = await Promise.all(trace.residual.map((t) => t.take() as Promise<Float32Array>));
     const qkv = await Promise.all(trace.qkv.map((t) => t.take() as Promise<Float32Array>));
     const metaQkv = await Promise.all(trace.metaQkv.map((t) => t.take() as Promise<Float32Array>));
@@ -247,7 +253,7 @@ export async function analyzeModel(
       if (last < 0) {
         throw new RangeError(`Cannot run the VIB sweep on example ${i}: its prompt is all meta tokens`);
       }
-      const h = await noGrad(() => model.hidden({ b: 1, t: prompt.length, x: prompt }).keep())
+      const h = await noGrad(() => scope(() => model.hidden({ b: 1, t: prompt.length, x: prompt }).keep()))
         .take() as Float32Array;
       atMeta.set(h.subarray(m * C, (m + 1) * C), i * C);
       atLast.set(h.subarray(last * C, (last + 1) * C), i * C);
