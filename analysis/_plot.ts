@@ -51,6 +51,9 @@ export const CONFIG = {
   title: { fontSize: 15, anchor: "start", offset: 12, subtitleFontSize: 12 },
   // No label limits (0): labels are never cut short; the figure grows to fit them (autosize "pad").
   axis: { labelFontSize: 11, titleFontSize: 12, titlePadding: 8, gridColor: "#e8e8e8", labelLimit: 0 },
+  // Number axes drop every other label until none touches the next (4 px apart at least); category
+  // axes keep every label (the bars tilt theirs, the heatmap thins its own).
+  axisQuantitative: { labelOverlap: "parity", labelSeparation: 4 },
   legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0, symbolSize: 80 },
   header: { labelFontSize: 12, titleFontSize: 12 },
   view: { stroke: "#bbbbbb" },
@@ -60,9 +63,9 @@ export function cycle<T>(list: readonly T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => list[i % list.length]);
 }
 
-/** A number as short text for titles and legends: three significant digits. */
+/** A number as short text for titles and legends: three significant digits, a minus sign (−) as on the axes. */
 export function shortNumber(x: number): string {
-  return String(Number(x.toPrecision(3)));
+  return String(Number(x.toPrecision(3))).replace("-", "−");
 }
 
 /** A value quoted for an error message. */
@@ -237,15 +240,29 @@ export interface PlotSize {
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 /**
- * The shared base of every figure's spec: the schema, the title, the plot
- * size (omitted for small multiples, whose panels carry it) and the house
- * style {@linkcode CONFIG}.
+ * The shared base of every figure's spec: the schema, the title with its
+ * subtitle lines under it (none: the title alone), the plot size (omitted for
+ * small multiples, whose panels carry it) and the house style
+ * {@linkcode CONFIG}.
  */
 export function baseSpec(
   title: string,
   size?: { width: number; height: number },
-): { $schema: string; title: string; width?: number; height?: number; config: typeof CONFIG } {
+  subtitle: readonly string[] = [],
+): {
+  $schema: string;
+  title: string | { text: string; subtitle: string[] };
+  width?: number;
+  height?: number;
+  config: typeof CONFIG;
+} {
+  const heading = subtitle.length > 0 ? { text: title, subtitle: [...subtitle] } : title;
   return size
-    ? { $schema: SCHEMA, title, width: size.width, height: size.height, config: CONFIG }
-    : { $schema: SCHEMA, title, config: CONFIG };
+    ? { $schema: SCHEMA, title: heading, width: size.width, height: size.height, config: CONFIG }
+    : { $schema: SCHEMA, title: heading, config: CONFIG };
+}
+
+/** The subtitle lines of a figure: the caller's `subtitle` option (checked), then `more`. */
+export function subtitleLines(subtitle: unknown, ...more: string[]): string[] {
+  return [...(subtitle === undefined ? [] : [checkText("subtitle", subtitle)]), ...more];
 }

@@ -1,6 +1,6 @@
 /**
- * Where the text of a rendered figure lies: every `<text>` element of an SVG
- * as vega writes it, placed through the transforms of its enclosing groups
+ * Where the text of a rendered figure lies: every visible `<text>` element
+ * of an SVG as vega writes it, placed through the transforms of its enclosing groups
  * and measured with the same Helvetica metrics the layout used. Tests use it
  * to check that no title, label or legend entry runs past the SVG's edges.
  *
@@ -13,6 +13,10 @@ import { textWidth } from "./_plot.ts";
 export interface TextBox {
   /** The text drawn (longest line for multi-line text). */
   text: string;
+  /** The role of the mark it belongs to (`axis-label`, `legend-label`, `title-text`, `mark`, …). */
+  role: string;
+  /** Its rotation in degrees (0 for level text). */
+  angle: number;
   /** Left, top, right and bottom edges. */
   x0: number;
   y0: number;
@@ -70,20 +74,25 @@ const unescape = (s: string): string =>
 export function textBoxes(svg: string): { width: number; height: number; boxes: TextBox[] } {
   const root = /^<svg[^>]*>/.exec(svg)?.[0] ?? "";
   const width = Number(attr(root, "width")), height = Number(attr(root, "height"));
-  const stack: Matrix[] = [IDENTITY];
+  const stack: { m: Matrix; role: string }[] = [{ m: IDENTITY, role: "" }];
   const boxes: TextBox[] = [];
   const tags = /<(\/?)(g|text)\b([^>]*?)(\/?)>/g;
   for (let t = tags.exec(svg); t !== null; t = tags.exec(svg)) {
     const [whole, closing, name, , selfClosing] = t;
     if (name === "g") {
       if (closing) stack.pop();
-      else if (!selfClosing) stack.push(multiply(stack.at(-1)!, parseTransform(attr(whole, "transform"))));
+      else if (!selfClosing) {
+        const role = /\brole-([\w-]+)/.exec(attr(whole, "class") ?? "")?.[1] ?? stack.at(-1)!.role;
+        stack.push({ m: multiply(stack.at(-1)!.m, parseTransform(attr(whole, "transform"))), role });
+      }
       continue;
     }
     if (closing || selfClosing) continue;
     const end = svg.indexOf("</text>", tags.lastIndex);
     const inner = svg.slice(tags.lastIndex, end);
     tags.lastIndex = end + 7;
+    // vega hides the labels it thins out (overlapping ticks) with opacity 0.
+    if (Number(attr(whole, "opacity") ?? 1) === 0) continue;
     const lines = inner.includes("<tspan")
       ? [...inner.matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((l) => unescape(l[1]))
       : [unescape(inner)];
@@ -92,7 +101,7 @@ export function textBoxes(svg: string): { width: number; height: number; boxes: 
     const w = Math.max(...lines.map((l) => textWidth({ fontSize: size, fontWeight: weight }, l)));
     const anchor = attr(whole, "text-anchor") ?? "start";
     const left = anchor === "middle" ? -w / 2 : anchor === "end" ? -w : 0;
-    const m = multiply(stack.at(-1)!, parseTransform(attr(whole, "transform")));
+    const m = multiply(stack.at(-1)!.m, parseTransform(attr(whole, "transform")));
     const x = Number(attr(whole, "x") ?? 0), y = Number(attr(whole, "y") ?? 0);
     const corners = [[left, -0.8 * size], [left + w, -0.8 * size], [left, 0.25 * size * lines.length], [
       left + w,
@@ -103,6 +112,8 @@ export function textBoxes(svg: string): { width: number; height: number; boxes: 
     const xs = corners.map((c) => c[0]), ys = corners.map((c) => c[1]);
     boxes.push({
       text: lines.join("\n"),
+      role: stack.at(-1)!.role,
+      angle: Math.round((Math.atan2(m[1], m[0]) * 180) / Math.PI),
       x0: Math.min(...xs),
       y0: Math.min(...ys),
       x1: Math.max(...xs),
@@ -116,4 +127,23 @@ export function textBoxes(svg: string): { width: number; height: number; boxes: 
 export function textOutside(svg: string): TextBox[] {
   const { width, height, boxes } = textBoxes(svg);
   return boxes.filter((b) => b.x0 < -0.5 || b.y0 < -0.5 || b.x1 > width + 0.5 || b.y1 > height + 0.5);
+}
+
+/**
+ * The pairs of level or upright text elements of `svg` that overlap (by more
+ * than half a pixel each way): tick labels drawn over each other, a point
+ * label over another. Tilted text (not a multiple of 90°) is left out, as its
+ * bounding box is wider than the text.
+ */
+export function textOverlaps(svg: string): [TextBox, TextBox][] {
+  const boxes = textBoxes(svg).boxes.filter((b) => b.angle % 90 === 0 && b.text.trim() !== "");
+  const out: [TextBox, TextBox][] = [];
+  for (const [i, a] of boxes.entries()) {
+    for (const b of boxes.slice(i + 1)) {
+      const dx = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
+      const dy = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+      if (dx > 0.5 && dy > 0.5) out.push([a, b]);
+    }
+  }
+  return out;
 }

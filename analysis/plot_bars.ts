@@ -17,6 +17,7 @@ import {
   type PlotSize,
   renderAsync,
   show,
+  subtitleLines,
   textWidth,
 } from "./_plot.ts";
 
@@ -42,6 +43,8 @@ export interface GroupedBarsOptions extends PlotSize {
   yDomain?: [number, number];
   /** Title of the legend; default none. */
   legendTitle?: string;
+  /** A line under the title (what n is, say); default none. An all-zero chart adds a line saying so. */
+  subtitle?: string;
 }
 
 /**
@@ -107,10 +110,12 @@ function groupedBarsSpec(rows: BarRow[], options: GroupedBarsOptions): TopLevelS
   const tilt = longest > width / categories.length;
   // An all-zero chart would be an empty frame: say so, and give the axis a range.
   const allZero = values.every((v) => v.value === 0);
-  const base = baseSpec(title, { width, height: checkSize("height", options.height, 300) });
   return {
-    ...base,
-    ...(allZero ? { title: { text: title, subtitle: "no non-zero values: every bar is 0" } } : {}),
+    ...baseSpec(
+      title,
+      { width, height: checkSize("height", options.height, 300) },
+      subtitleLines(options.subtitle, ...(allZero ? ["no non-zero values: every bar is 0"] : [])),
+    ),
     data: { values },
     mark: { type: "bar", clip: true },
     encoding: {

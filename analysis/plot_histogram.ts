@@ -16,6 +16,7 @@ import {
   renderAsync,
   shortNumber,
   show,
+  subtitleLines,
 } from "./_plot.ts";
 
 /** Options of {@linkcode histogram}. */
@@ -32,6 +33,8 @@ export interface HistogramOptions extends PlotSize {
   meanLabel?: string;
   /** Legend entry of the bars; default `"n = <number of values>"`. */
   seriesLabel?: string;
+  /** A line under the title (what the sign of the values means, say); default none. */
+  subtitle?: string;
 }
 
 /**
@@ -99,7 +102,7 @@ function histogramSpec(values: number[], options: HistogramOptions): TopLevelSpe
     ...baseSpec(title, {
       width: checkSize("width", options.width, 420),
       height: checkSize("height", options.height, 280),
-    }),
+    }, subtitleLines(options.subtitle)),
     layer: [
       {
         data: { values: bars },

@@ -17,6 +17,7 @@ import {
   type PlotSize,
   renderAsync,
   show,
+  subtitleLines,
 } from "./_plot.ts";
 
 /** One named series of a line chart. */
@@ -49,6 +50,8 @@ export interface LineChartOptions extends PlotSize {
   legendTitle?: string;
   /** Range of the y-axis `[low, high]`; default from the data. */
   yDomain?: [number, number];
+  /** A line under the title (what is drawn and what is not, say); default none. */
+  subtitle?: string;
 }
 
 /**
@@ -172,7 +175,8 @@ function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLeve
     xEncoding.axis = { values: symlogTicks(domainLo, domainHi, constant, width), format: ",~r" };
   } else if (xScale === "log") {
     xEncoding.scale = { type: "log" };
-    xEncoding.axis = { format: ",~r" };
+    // Powers of ten first: parity thinning would keep 1, 100, … only by luck.
+    xEncoding.axis = { format: ",~r", labelOverlap: "greedy" };
   } else {
     xEncoding.scale = { zero: false };
     // Whole-number x (layers, steps): whole-number ticks only.
@@ -192,7 +196,7 @@ function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLeve
     legend,
   });
   return {
-    ...baseSpec(title, { width, height }),
+    ...baseSpec(title, { width, height }, subtitleLines(options.subtitle)),
     data: { values: rows },
     mark: markers
       ? { type: "line", strokeWidth: 2, point: { filled: true, size: 36, strokeDash: [1, 0] } }

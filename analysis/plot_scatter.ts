@@ -17,6 +17,7 @@ import {
   renderAsync,
   SHAPES,
   show,
+  textWidth,
 } from "./_plot.ts";
 
 /** One point of a scatter plot. */
@@ -86,6 +87,71 @@ export function scatter(points: ScatterPoint[], options: ScatterOptions): Promis
   return renderAsync(() => scatterSpec(points, options));
 }
 
+/** Pixels between a panel's frame and its outermost points. */
+const SCALE_PADDING = 10;
+/** Point labels: font size, and their offset from the point (right of it, or left of it, and up). */
+const LABEL = { fontSize: 9, dx: 6, dy: -4 };
+
+/** A row as drawn: its label's alignment, and its label after merging. */
+type Placed<T> = T & { label: string; align: "left" | "right" };
+
+/**
+ * Where each label goes: right of its point, or left of it in the right third
+ * of the panel; labels of one panel whose boxes would overlap are merged into
+ * the first one's (`"34, 101"`), so that no label is drawn over another.
+ * Pixels are those of the padded, un-niced scales the spec draws with.
+ */
+function placeLabels<T extends { x: number; y: number; label: string; panel?: string }>(
+  rows: readonly T[],
+  shared: boolean,
+  width: number,
+  height: number,
+): Placed<T>[] {
+  const key = (r: T) => (shared ? "" : r.panel ?? "");
+  const range = new Map<string, { x: [number, number]; y: [number, number] }>();
+  for (const r of rows) {
+    const old = range.get(key(r)) ?? { x: [Infinity, -Infinity], y: [Infinity, -Infinity] };
+    range.set(key(r), {
+      x: [Math.min(old.x[0], r.x), Math.max(old.x[1], r.x)],
+      y: [Math.min(old.y[0], r.y), Math.max(old.y[1], r.y)],
+    });
+  }
+  const pixel = (v: number, [lo, hi]: [number, number], size: number) =>
+    hi > lo ? SCALE_PADDING + ((v - lo) / (hi - lo)) * (size - 2 * SCALE_PADDING) : size / 2;
+  const placed: Placed<T>[] = rows.map((r) => {
+    const { x } = range.get(key(r))!;
+    return { ...r, align: x[1] > x[0] && (r.x - x[0]) / (x[1] - x[0]) > 2 / 3 ? "right" : "left" };
+  });
+  const box = (r: Placed<T>) => {
+    const { x, y } = range.get(key(r))!;
+    const px = pixel(r.x, x, width), base = height - pixel(r.y, y, height) + LABEL.dy;
+    const w = textWidth({ fontSize: LABEL.fontSize }, r.label);
+    const x0 = r.align === "left" ? px + LABEL.dx : px - LABEL.dx - w;
+    return { x0, x1: x0 + w, y0: base - 0.8 * LABEL.fontSize, y1: base + 0.25 * LABEL.fontSize };
+  };
+  // Merging widens a label, which may then meet another: merge until no two meet.
+  for (let merged = true; merged;) {
+    merged = false;
+    const kept: { row: Placed<T>; box: ReturnType<typeof box> }[] = [];
+    for (const r of placed) {
+      if (r.label === "") continue;
+      const b = box(r);
+      const over = kept.find((k) =>
+        key(k.row) === key(r) && Math.min(b.x1, k.box.x1) - Math.max(b.x0, k.box.x0) > -1 &&
+        Math.min(b.y1, k.box.y1) - Math.max(b.y0, k.box.y0) > -1
+      );
+      if (over === undefined) kept.push({ row: r, box: b });
+      else {
+        over.row.label = `${over.row.label}, ${r.label}`;
+        over.box = box(over.row);
+        r.label = "";
+        merged = true;
+      }
+    }
+  }
+  return placed;
+}
+
 function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelSpec {
   const { title, xLabel, yLabel } = checkTitles(options);
   const facetName = options.facet === undefined ? undefined : checkText("facet name", options.facet);
@@ -123,16 +189,6 @@ function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelS
     };
   });
   const shared = options.shareAxes ?? false;
-  const range = new Map<string, [number, number]>();
-  for (const r of rows) {
-    const key = shared ? "" : r.panel ?? "";
-    const [lo, hi] = range.get(key) ?? [Infinity, -Infinity];
-    range.set(key, [Math.min(lo, r.x), Math.max(hi, r.x)]);
-  }
-  const placed = rows.map((r) => {
-    const [lo, hi] = range.get(shared ? "" : r.panel ?? "")!;
-    return { ...r, align: hi > lo && (r.x - lo) / (hi - lo) > 2 / 3 ? "right" : "left" };
-  });
   const columns = options.columns ?? 4;
   if (!Number.isInteger(columns) || columns < 1) {
     throw new RangeError(`The number of columns must be a positive integer, got ${show(options.columns)}`);
@@ -152,7 +208,9 @@ function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelS
   // so that small multiples line up and their headers sit at one height.
   const width = checkSize("width", options.width, faceted ? 200 : 420);
   const height = checkSize("height", options.height, faceted ? 200 : 360);
-  const scale = { zero: false, padding: 10 };
+  // Not niced: each point's pixel is then known here, where labels that would overlap are merged.
+  const scale = { zero: false, nice: false, padding: SCALE_PADDING };
+  const placed = placeLabels(rows, shared, width, height);
   // A tick every ≈ 70 px across and 50 px up.
   const encode = (field: "x" | "y", title: string, ticks: number) => ({
     field,
@@ -168,9 +226,17 @@ function scatterSpec(points: ScatterPoint[], options: ScatterOptions): TopLevelS
       encoding: { x, y, color: groupField(colors), shape: groupField(cycle(SHAPES, groups.length)) },
     },
     // Labels go right of their point, or left of it in the right third of the panel.
-    ...([["left", 6], ["right", -6]] as const).map(([align, dx]) => ({
+    ...([["left", LABEL.dx], ["right", -LABEL.dx]] as const).map(([align, dx]) => ({
       transform: [{ filter: `datum.label !== '' && datum.align === '${align}'` }],
-      mark: { type: "text" as const, align, dx, dy: -4, fontSize: 9, color: "#333333", clip: true },
+      mark: {
+        type: "text" as const,
+        align,
+        dx,
+        dy: LABEL.dy,
+        fontSize: LABEL.fontSize,
+        color: "#333333",
+        clip: true,
+      },
       encoding: { x, y, text: { field: "label", type: "nominal" as const } },
     })),
   ];

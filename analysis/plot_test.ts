@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { groupedBars, heatmap, histogram, lineChart, renderSvg, scatter } from "./plot.ts";
-import { textOutside } from "./_svg_text.ts";
+import { textBoxes, textOutside, textOverlaps } from "./_svg_text.ts";
 import { spacedTicks } from "./plot_heatmap.ts";
 
 /** Whether the SVG draws `text` as one text element (vega escapes &, < and >). */
@@ -459,7 +459,94 @@ Deno.test("figure details: whole-number ticks, marked heatmap ticks kept, a note
   assert.ok(drawsText(far, "1,000") && !drawsText(far, "0"), "the symlog axis starts at the data");
 });
 
-Deno.test("the committed report's figures keep every text inside the SVG", async () => {
+Deno.test("textOverlaps finds level text drawn over other text, not hidden or tilted text", () => {
+  const svg =
+    '<svg width="200" height="50"><g class="mark-text role-axis-label" transform="translate(10,20)">' +
+    '<text text-anchor="start" transform="translate(0,0)" font-size="11px">1,000,000</text>' +
+    '<text text-anchor="start" transform="translate(30,0)" font-size="11px">2,000,000</text>' +
+    '<text text-anchor="start" transform="translate(60,0)" font-size="11px" opacity="0">3,000,000</text>' +
+    '<text text-anchor="start" transform="translate(100,0)" font-size="11px">4,000,000</text>' +
+    '<text text-anchor="end" transform="translate(120,10) rotate(-35)" font-size="11px">tilted</text></g></svg>';
+  assert.deepEqual(textOverlaps(svg).map(([a, b]) => [a.text, b.text, a.role]), [
+    ["1,000,000", "2,000,000", "axis-label"],
+  ]);
+  assert.deepEqual(textBoxes(svg).boxes.map((b) => b.text), [
+    "1,000,000",
+    "2,000,000",
+    "4,000,000",
+    "tilted",
+  ]);
+});
+
+/** The visible labels of a figure's bottom axis, left to right. */
+function bottomLabels(svg: string) {
+  const labels = textBoxes(svg).boxes.filter((b) => b.role === "axis-label" && b.angle === 0);
+  const bottom = Math.max(...labels.map((b) => b.y0));
+  return labels.filter((b) => Math.abs(b.y0 - bottom) < 1).sort((a, b) => a.x0 - b.x0);
+}
+
+Deno.test("number-axis tick labels never touch: at least 4 px apart, wide numbers thinned", async () => {
+  for (
+    const [values, width] of [[[-2.05, 0.02], 400], [[-123456.789, 98765.4321], 420], [
+      [1e6, 1.234e7],
+      160,
+    ]] as const
+  ) {
+    const svg = await histogram([...values], { title: "t", xLabel: "x", width });
+    const labels = bottomLabels(svg);
+    assert.ok(labels.length >= 2, `${labels.length} labels`);
+    for (let i = 1; i < labels.length; i++) {
+      const gap = labels[i].x0 - labels[i - 1].x1;
+      assert.ok(gap >= 3.9, `${labels[i - 1].text} and ${labels[i].text} are ${gap.toFixed(1)} px apart`);
+    }
+    assert.deepEqual(textOverlaps(svg), []);
+  }
+});
+
+Deno.test("scatter merges point labels that would overlap into one ('34, 101')", async () => {
+  const points = [
+    ...Array.from({ length: 20 }, (_, i) => ({ x: i, y: (i * 7) % 5, group: "text" })),
+    { x: 10, y: 2, group: "meta", label: "34" },
+    { x: 10.05, y: 2.02, group: "meta", label: "101" },
+    { x: 2, y: 4, group: "meta", label: "7" },
+  ];
+  for (const panel of [undefined, 0]) {
+    const svg = await scatter(points.map((p) => ({ ...p, panel })), { title: "t", xLabel: "x", yLabel: "y" });
+    assert.deepEqual(textOverlaps(svg), [], `panel ${panel}`);
+    assert.ok(drawsText(svg, "34, 101") && drawsText(svg, "7") && !drawsText(svg, "34"), `panel ${panel}`);
+  }
+});
+
+Deno.test("figures take a subtitle; legends write negative numbers with a minus sign", async () => {
+  const note = "positive: the meta token raises the top logit";
+  const hist = await histogram([-0.2, -0.8], { title: "t", xLabel: "x", subtitle: note });
+  assertDraws(hist, [note, "mean = −0.5"]);
+  assert.deepEqual(textOutside(hist), []);
+  const bars = await groupedBars([{ category: "a", series: "s", value: 0 }], {
+    title: "t",
+    xLabel: "x",
+    yLabel: "y",
+    subtitle: "n = 200 prompts a bar",
+  });
+  assert.ok(
+    textBoxes(bars).boxes.some((b) => b.text === "n = 200 prompts a bar\nno non-zero values: every bar is 0"),
+    "the subtitle, then the all-zero note under it",
+  );
+  assert.deepEqual(textOutside(bars), []);
+  const line = await lineChart([{ name: "s", points: [{ x: 0, y: 1 }] }], {
+    title: "t",
+    xLabel: "x",
+    yLabel: "y",
+    subtitle: "training loss only",
+  });
+  assertDraws(line, ["training loss only"]);
+  await assert.rejects(
+    () => histogram([1], { title: "t", xLabel: "x", subtitle: " " }),
+    /The subtitle must be a non-empty string, got " "/,
+  );
+});
+
+Deno.test("the committed report's figures keep every text inside the SVG, none over another", async () => {
   const root = new URL("../docs/reproduce-tiny/", import.meta.url);
   const files: string[] = [];
   const walk = (dir: URL) => {
@@ -470,5 +557,9 @@ Deno.test("the committed report's figures keep every text inside the SVG", async
   };
   walk(root);
   assert.ok(files.length > 10, `${files.length} figures`);
-  for (const file of files) assert.deepEqual(textOutside(await Deno.readTextFile(file)), [], file);
+  for (const file of files) {
+    const svg = await Deno.readTextFile(file);
+    assert.deepEqual(textOutside(svg), [], file);
+    assert.deepEqual(textOverlaps(svg).map(([a, b]) => `${a.text} × ${b.text}`), [], file);
+  }
 });

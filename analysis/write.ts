@@ -53,20 +53,24 @@ export async function writeAnalysis(a: Analysis, dir: string): Promise<AnalysisF
   try {
     const n = a.logitBoost.length;
     for (
-      const [name, field, title, xLabel, caption] of [
+      const [name, field, title, xLabel, sign, caption] of [
         [
           "logit_boost",
           "logitBoost",
           "Logit boost at meta tokens",
           "max logit − max logit with the meta embedding zeroed",
-          "Fig. 2 (left): change in the top output logit when the meta token's embedding is zeroed",
+          "positive: the meta token raises the top logit; negative: it lowers it",
+          "Fig. 2 (left): top output logit as is minus with the meta token's embedding zeroed " +
+          "(positive: the meta token raises it)",
         ],
         [
           "entropy_drop",
           "entropyDrop",
           "Entropy drop at meta tokens",
           "entropy with the meta embedding zeroed − entropy as is (nats)",
-          "Fig. 2 (middle): output entropy drop the meta embedding causes (Theorem 4.1)",
+          "positive: the meta token sharpens the output (lowers its entropy)",
+          "Fig. 2 (middle): output entropy with the meta token's embedding zeroed minus as is " +
+          "(positive: the meta token sharpens the output; Theorem 4.1)",
         ],
       ] as const
     ) {
@@ -74,6 +78,7 @@ export async function writeAnalysis(a: Analysis, dir: string): Promise<AnalysisF
         `${name}.svg`,
         await histogram(a.logitBoost.map((r) => r[field]), {
           title: `${title} (${a.task}, ${n} positions)`,
+          subtitle: sign,
           xLabel,
           yLabel: "meta positions",
         }),
