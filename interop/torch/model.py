@@ -11,6 +11,11 @@ only the ``c_proj`` bias (safe softmax: a row with no allowed key outputs zero, 
 Positional encodings: learned absolute (APE), RoPE in the rotate-half convention with optional YaRN,
 or none (NoPE); the inference ablations of paper Tables 11–17.
 
+Dropout (``dropout`` > 0; 0 in the paper's runs and in our presets) draws its masks from torch's own
+generator, not from our counter RNG (tensor/rng.ts): with dropout on, this model and model/gpt.ts apply
+different masks by construction, so parity is tested with dropout 0 (and in ``eval()``). Only the
+position-noise ablation shares our RNG, draw for draw.
+
 Works with torch 1.13 (Debian's ``python3-torch``); newer versions use ``scaled_dot_product_attention``
 for the causal attention when present.
 """
@@ -171,6 +176,11 @@ def apply_rope(qkv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, n_head: 
 # Attention (DESIGN §4; attention/causal_attention.ts, attention/meta_attention.ts)
 
 
+def _at_least_f32(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 when it is bf16/fp16 (softmax and loss under autocast), unchanged in float32/64."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 def _split_heads(t: torch.Tensor, n_head: int) -> torch.Tensor:
     """(…, L, C) → (…, NH, L, HS)."""
     *lead, length, c = t.shape
@@ -196,7 +206,7 @@ def masked_attention(qkv: torch.Tensor, allowed: torch.Tensor, n_head: int) -> t
     has_key = allowed.any(dim=-1, keepdim=True)  # (B, 1, L, 1)
     # Rows without a key get a harmless all-zero score row (no NaN), then a zero output.
     scores = scores.masked_fill(~allowed & has_key, float("-inf")).masked_fill(~has_key, 0.0)
-    att = torch.softmax(scores.float(), dim=-1).to(v.dtype) * has_key.to(v.dtype)
+    att = torch.softmax(_at_least_f32(scores), dim=-1).to(v.dtype) * has_key.to(v.dtype)
     return _merge_heads(att @ v)
 
 
@@ -447,5 +457,5 @@ class GPT(nn.Module):
         flat = targets.reshape(-1)
         if not bool((flat != -1).any()):
             return logits, logits.sum() * 0.0
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), flat, ignore_index=-1)
+        loss = F.cross_entropy(_at_least_f32(logits.reshape(-1, logits.shape[-1])), flat, ignore_index=-1)
         return logits, loss

@@ -134,12 +134,13 @@ def load_optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimize
 
 
 def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int) -> OptimizerState:
-    """Our AdamW state (moments by name; zeros before the first step) from a torch AdamW."""
+    """Our AdamW state (moments by name; zeros before the first step) from a torch AdamW: copies, which
+    later steps leave alone (``.cpu()`` of a CPU tensor would be the optimizer's own, updated in place)."""
     m, v = {}, {}
     for name, p in model.named_parameters():
         s = optimizer.state.get(p, {})
-        m[_clean(name)] = s["exp_avg"].detach().cpu() if "exp_avg" in s else torch.zeros(p.shape)
-        v[_clean(name)] = s["exp_avg_sq"].detach().cpu() if "exp_avg_sq" in s else torch.zeros(p.shape)
+        m[_clean(name)] = s["exp_avg"].detach().cpu().clone() if "exp_avg" in s else torch.zeros(p.shape)
+        v[_clean(name)] = s["exp_avg_sq"].detach().cpu().clone() if "exp_avg_sq" in s else torch.zeros(p.shape)
     return OptimizerState(m, v, step)
 
 
