@@ -1,7 +1,8 @@
 /**
  * The TypeScript side of the PyTorch parity tests (`interop/torch/test_parity.py`, issue 16).
  *
- * `write DIR` writes, with our own code only: a token cache (`openCorpus`), the first batches of
+ * `write DIR [CORPUS_TXT]` writes, with our own code only: a token cache (`openCorpus`, of the
+ * repository's README.md, docs/ARCHITECTURE.md and EXPERIMENTS.md, or of CORPUS_TXT), the first batches of
  * seeded `TokenBatchSource`s, tiny checkpoints of three model variants (meta + APE; meta + RoPE +
  * YaRN without biases, ReLU; NoPE without meta) with the logits and loss of one batch, plain and under
  * the three ablations, and one optimizer step of a `Trainer` (2 micro-batches, AdamW, clipping)
@@ -93,12 +94,14 @@ async function openCacheDir(dir: string): Promise<TokenCache> {
   return { dir, tokensPath: join(dir, "tokens.bin"), manifest, built: false };
 }
 
-async function write(dir: string): Promise<void> {
+async function write(dir: string, corpusFile?: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  // A small corpus from the repository's own documents.
+  // A small corpus: the repository's own documents, or the given text file.
   const root = new URL("..", import.meta.url).pathname;
-  const text = ["README.md", "docs/ARCHITECTURE.md", "EXPERIMENTS.md"]
-    .map((f) => Deno.readTextFileSync(join(root, f))).join("\n\n");
+  const text = corpusFile !== undefined
+    ? await Deno.readTextFile(corpusFile)
+    : ["README.md", "docs/ARCHITECTURE.md", "EXPERIMENTS.md"]
+      .map((f) => Deno.readTextFileSync(join(root, f))).join("\n\n");
   await Deno.writeTextFile(join(dir, "corpus.txt"), text);
   const cache = await openCorpus(join(dir, "corpus.txt"), {
     cacheDir: join(dir, "cache"),
@@ -207,10 +210,10 @@ async function resume(ckptDir: string, cacheDir: string, out: string): Promise<v
 
 if (import.meta.main) {
   const [command, ...rest] = Deno.args;
-  if (command === "write" && rest.length === 1) await write(rest[0]);
+  if (command === "write" && (rest.length === 1 || rest.length === 2)) await write(rest[0], rest[1]);
   else if (command === "resume" && rest.length === 3) await resume(rest[0], rest[1], rest[2]);
   else {
-    console.error("usage: torch_fixtures.ts write DIR | resume CHECKPOINT CACHE_DIR OUT");
+    console.error("usage: torch_fixtures.ts write DIR [CORPUS_TXT] | resume CHECKPOINT CACHE_DIR OUT");
     Deno.exit(2);
   }
 }
