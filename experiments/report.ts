@@ -25,6 +25,7 @@ import {
   differenceInterval,
   excludesZero,
   type Interval,
+  lengthBin,
   lengthBinLabel,
   seedSummary,
   wilsonInterval,
@@ -59,8 +60,24 @@ export interface FinetuneRecord {
   phases: PhaseResult[];
   /** Per ablation name (`full` for every model): bins, and examples an APE model had to skip. */
   eval: Record<string, Evaluation>;
+  /**
+   * Validation loss as [step, loss], steps counted across the phases (absent in records of runs that
+   * did not evaluate during fine-tuning; the loss figure says so).
+   */
+  valLosses?: [number, number][];
   /** Wall time of the stage. */
   seconds: number;
+}
+
+/** The prompt lengths actually drawn into one length bin of a test set. */
+export interface PromptLengths {
+  /** The bin's upper edge. */
+  bin: number;
+  /** Shortest and longest prompt, in tokens. */
+  lo: number;
+  hi: number;
+  /** Prompts in the bin. */
+  n: number;
 }
 
 /** What the report is made of. */
@@ -77,6 +94,33 @@ export interface ReportInput {
   finetuned: FinetuneRecord[];
   /** Chance level per task and length bin (the best constant answer on the test prompts). */
   chance: Record<string, ChanceLevel[]>;
+  /**
+   * Per task, the lengths of the test prompts in each bin ({@linkcode promptLengths}); the figures and
+   * tables then label a bin by them ("100–128 tokens") instead of by its edge alone ("≤128").
+   */
+  testLengths?: Record<string, PromptLengths[]>;
+}
+
+/**
+ * The shortest and longest prompt of each length bin of a test set, ascending by bin.
+ *
+ * @example
+ * ```ts
+ * import { promptLengths } from "@metatokens/experiments/report";
+ * console.log(promptLengths([{ promptTokens: 120 }, { promptTokens: 101 }, { promptTokens: 140 }]));
+ * // [{ bin: 128, lo: 101, hi: 120, n: 2 }, { bin: 256, lo: 140, hi: 140, n: 1 }]
+ * ```
+ */
+export function promptLengths(examples: readonly { promptTokens: number }[]): PromptLengths[] {
+  const bins = new Map<number, PromptLengths>();
+  for (const { promptTokens: t } of examples) {
+    const bin = lengthBin(t), b = bins.get(bin);
+    bins.set(
+      bin,
+      b ? { bin, lo: Math.min(b.lo, t), hi: Math.max(b.hi, t), n: b.n + 1 } : { bin, lo: t, hi: t, n: 1 },
+    );
+  }
+  return [...bins.values()].sort((a, b) => a.bin - b.bin);
 }
 
 /** Exact matches and examples of one cell. */
@@ -87,6 +131,8 @@ export interface Count {
 
 const pct = (x: number): string => (100 * x).toFixed(1);
 const pp = (x: number): string => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+/** A number with its sign written out, "+3.191" or "−0.710". */
+const signed = (x: number, digits = 3): string => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
 
 /** "95.0 [91.1, 97.4]" in %. */
 export function formatInterval(i: Interval): string {
@@ -167,6 +213,11 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     const c = r.chance[task]?.find((x) => x.bin === bin);
     return c ? { hits: c.hits, n: c.n } : null;
   };
+  /** A test bin as its prompts' lengths ("100–128 tokens"), or by its edge ("≤128") without them. */
+  const binLabel = (task: string, bin: number): string => {
+    const l = r.testLengths?.[task]?.find((x) => x.bin === bin);
+    return l ? (l.lo === l.hi ? `${l.lo} tokens` : `${l.lo}–${l.hi} tokens`) : lengthBinLabel(bin);
+  };
   const learned = (model: string, task: string, trainLength: number): boolean => {
     const c = pooled(counts(records(model, task, trainLength), "full", trainLength) ?? []);
     const ch = chanceOf(task, trainLength);
@@ -217,7 +268,7 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
           const { d, perSeed } = compare(a, b);
           const pa = pooled(a)!, pb = pooled(b)!;
           answers.push(
-            `- ${task.label}, train ≤ ${trainLength}, test ${lengthBinLabel(bin)} (${
+            `- ${task.label}, train ≤ ${trainLength}, test ${binLabel(task.name, bin)} (${
               bin / trainLength
             }×): ${m.label} ${formatInterval(wilsonInterval(pa.hits, pa.n))} (n = ${pa.n}) vs ` +
               `${baseline.label} ${formatInterval(wilsonInterval(pb.hits, pb.n))} (n = ${pb.n}): ` +
@@ -245,7 +296,7 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
           const { d, perSeed } = compare(a, b);
           ablationAnswers++;
           answers.push(
-            `- ${task.label}, ${m.label}, train ≤ ${trainLength}, test ${lengthBinLabel(bin)}: No Pos ` +
+            `- ${task.label}, ${m.label}, train ≤ ${trainLength}, test ${binLabel(task.name, bin)}: No Pos ` +
               `${formatInterval(wilsonInterval(pooled(a)!.hits, pooled(a)!.n))} vs Full ` +
               `${formatInterval(wilsonInterval(pooled(b)!.hits, pooled(b)!.n))} (n = ${pooled(a)!.n}): ` +
               `Δ ${formatDifference(d)} — ${verdict(d)}${perSeed}.`,
@@ -277,25 +328,28 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     "",
     `**3. Do meta tokens sharpen the output (Fig. 2)?** Zeroing the meta token's embedding, at every ` +
       `\`_PAUSE_\` of ${plan.analysis.n} List Recall prompts, in ${analysed}: logit boost = top logit as is − ` +
-      `zeroed (positive: the meta token raises the top logit); entropy drop = entropy zeroed − as is ` +
-      `(positive: the meta token sharpens the distribution). Mean [95% t interval] over meta positions.`,
+      `top logit zeroed (positive: the meta token raises the top logit; negative: it lowers it); entropy drop ` +
+      `= entropy zeroed − entropy as is (positive: the meta token sharpens the distribution; negative: it ` +
+      `flattens it). Mean [95% t interval] over meta positions; "yes" when the interval lies above 0.`,
     "",
   );
   for (const { m, a } of analyses) {
     const boost = sampleInterval(a.logitBoost.map((x) => x.logitBoost));
     const drop = sampleInterval(a.logitBoost.map((x) => x.entropyDrop));
-    const fmt = (i: Interval): string => `${i.estimate.toFixed(3)} [${i.lo.toFixed(3)}, ${i.hi.toFixed(3)}]`;
-    const sign = (i: Interval): string =>
-      !excludesZero(i) ? "not significant" : i.lo > 0 ? "**yes**" : "**no**";
+    const fmt = (i: Interval): string => `${signed(i.estimate)} [${signed(i.lo)}, ${signed(i.hi)}]`;
+    const sign = (i: Interval, reverse: string): string =>
+      !excludesZero(i) ? "not significant" : i.lo > 0 ? "**yes**" : `**no** (${reverse}, significantly)`;
     answers.push(
-      `- ${m.label} (n = ${boost.n} meta positions): logit boost ${fmt(boost)} — ${sign(boost)}; ` +
-        `entropy drop ${fmt(drop)} nats — ${sign(drop)}.`,
+      `- ${m.label} (n = ${boost.n} meta positions): logit boost ${fmt(boost)} — ` +
+        `${sign(boost, "the meta token lowers the top logit")}; entropy drop ${fmt(drop)} nats — ` +
+        `${sign(drop, "the meta token flattens the distribution")}.`,
     );
   }
   answers.push(
     "",
     "**4. Does the meta token's representation compress the context better than the last token's (Fig. 3)?** " +
-      "VIB rate–distortion at each β (one run per β: descriptive, no interval).",
+      `VIB rate–distortion at each β, rate and distortion the means over the n = ${plan.analysis.vibN} List ` +
+      "Recall prompts each head is trained on (one run per β: descriptive, no interval).",
     "",
   );
   for (const { m, a } of analyses) {
@@ -349,21 +403,35 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     lines.push(`![pre-training loss](${file})`, "");
   }
   for (const task of TASKS) {
-    const series = r.finetuned.filter((x) => x.task === task.name).sort((a, b) =>
+    const stages = r.finetuned.filter((x) => x.task === task.name).sort((a, b) =>
       a.model.localeCompare(b.model) || a.trainLength - b.trainLength || a.seed - b.seed
-    ).map((x) => {
+    );
+    const series = stages.flatMap((x) => {
       const losses = x.phases.flatMap((p) => p.losses ?? []);
-      return {
-        name: `${label(x.model)}, ≤ ${x.trainLength}, seed ${x.seed}`,
-        points: smoothed(losses, Math.max(1, Math.round(losses.length / 50))),
-      };
+      const name = `${label(x.model)}, ≤ ${x.trainLength}, seed ${x.seed}`;
+      return [
+        {
+          name: `${name}, train (moving mean)`,
+          points: smoothed(losses, Math.max(1, Math.round(losses.length / 50))),
+        },
+        { name: `${name}, validation`, points: (x.valLosses ?? []).map(([x, y]) => ({ x, y })) },
+      ];
     }).filter((s) => s.points.length > 0);
     if (series.length === 0) continue;
+    // Say which stages have no validation curve rather than let the reader look for one.
+    const noVal = stages.filter((x) => (x.valLosses ?? []).length === 0);
     const file = `figures/loss_${task.name}.svg`;
     await writeFileAtomic(
       join(out, file),
       await lineChart(series, {
-        title: `${task.label}: fine-tuning loss (answer tokens, moving mean)`,
+        title: `${task.label}: fine-tuning loss (answer tokens)`,
+        ...(noVal.length === 0 ? {} : {
+          subtitle: noVal.length === stages.length
+            ? "training loss only: these runs recorded no validation loss"
+            : `no validation loss recorded for ${
+              noVal.map((x) => `${label(x.model)} (≤ ${x.trainLength}, seed ${x.seed})`).join(", ")
+            }`,
+        }),
         xLabel: "step",
         yLabel: "loss (nats)",
         legendTitle: "model, train length, seed",
@@ -380,16 +448,19 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
       bins.flatMap((bin) => {
         const c = pooled(counts(records(m.name, task.name, L[0]), "full", bin) ?? []);
         return c
-          ? [{ category: `test ${lengthBinLabel(bin)}`, series: m.label, value: (100 * c.hits) / c.n }]
+          ? [{ category: binLabel(task.name, bin), series: m.label, n: c.n, value: (100 * c.hits) / c.n }]
           : [];
       })
     );
     if (rows.length === 0) continue;
+    const ns = [...new Set(rows.map((x) => x.n))].sort((a, b) => a - b);
     const file = `figures/figure1_${task.name}.svg`;
     await writeFileAtomic(
       join(out, file),
-      await groupedBars(rows, {
+      await groupedBars(rows.map(({ n: _, ...bar }) => bar), {
         title: `${task.label}: sequence accuracy, train ≤ ${L[0]}`,
+        subtitle: `n = ${ns.length === 1 ? ns[0] : `${ns[0]}–${ns.at(-1)}`} test prompts a bar` +
+          (plan.seeds.tasks.includes(task.name) ? ", seeds pooled" : ""),
         xLabel: "test prompt length",
         yLabel: "accuracy (%)",
         yDomain: [0, 100],
@@ -402,8 +473,13 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
   // --- Tables 7–10 and 11–14.
   const cell = (c: Count | null): string =>
     c === null ? "n/a" : `${formatInterval(wilsonInterval(c.hits, c.n))}, n = ${c.n}`;
-  const header = [
-    `| model | ${bins.map(lengthBinLabel).join(" | ")} |`,
+  const header = (task: string): string[] => [
+    `| model | ${
+      bins.map((bin) => {
+        const actual = binLabel(task, bin);
+        return actual === lengthBinLabel(bin) ? actual : `${lengthBinLabel(bin)} (${actual})`;
+      }).join(" | ")
+    } |`,
     `|---|${bins.map(() => "---").join("|")}|`,
   ];
   const link = (x: FinetuneRecord): string =>
@@ -431,12 +507,12 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     }
     const chance = bins.map((bin) => {
       const c = r.chance[task.name]?.find((x) => x.bin === bin);
-      return c ? `${pct(c.hits / c.n)} ("${c.answer.slice(0, 20)}")` : "–";
+      return c ? `${pct(c.hits / c.n)} ("${c.answer.slice(0, 20)}"), n = ${c.n}` : "–";
     });
     lines.push(
       `## Table ${7 + t}: ${task.label}, sequence accuracy (%) across test lengths`,
       "",
-      ...header,
+      ...header(task.name),
       ...rows,
       `| chance (best constant answer) | ${chance.join(" | ")} |`,
       "",
@@ -469,7 +545,7 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
       }
     }
     lines.push(`## Table ${11 + t}: ${task.label}, ablations at the meta tokens`, "");
-    if (ablated.length > 0) lines.push(...header, ...ablated, "");
+    if (ablated.length > 0) lines.push(...header(task.name), ...ablated, "");
     if (skipped.length > 0) {
       lines.push(
         `Not ablated (at chance at the train length: the Wilson interval does not clear the best constant ` +
@@ -483,16 +559,22 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
   lines.push(`## Figures 2 and 3: inside ${analysed}`, "");
   for (const { m, a } of analyses) {
     const dir = `analysis/${m.name}`;
+    const { logitBoost: boost, entropyDrop: drop } = a.means;
     lines.push(
       `### ${m.label}`,
       "",
-      `Over ${a.logitBoost.length} meta positions of ${a.examples} List Recall prompts, zeroing the meta ` +
-        `token's embedding lowers the top output logit by **${a.means.logitBoost.toFixed(3)}** on average ` +
-        `(the boost; positive = the meta token raises it) and raises the output entropy by ` +
-        `**${a.means.entropyDrop.toFixed(3)} nats** (the drop; positive = the meta token sharpens the ` +
-        `distribution) ([numbers](${dir}/logit_boost.csv)).`,
+      `Over n = ${a.logitBoost.length} meta positions of ${a.examples} List Recall prompts, the meta token ` +
+        `${boost >= 0 ? "raises" : "lowers"} the top output logit by **${Math.abs(boost).toFixed(3)}** on ` +
+        `average and ${drop >= 0 ? "lowers" : "raises"} the output entropy by **${
+          Math.abs(drop).toFixed(3)
+        } nats** (${drop >= 0 ? "sharpens" : "flattens"} the distribution), measured by zeroing its ` +
+        `embedding: logit boost = top logit as is − top logit zeroed = ${signed(boost)}, entropy drop = ` +
+        `entropy zeroed − entropy as is = ${signed(drop)} nats ([numbers](${dir}/logit_boost.csv)).`,
       "",
       `![logit boost](${dir}/logit_boost.svg) ![entropy drop](${dir}/entropy_drop.svg)`,
+      "",
+      `Left: the logit boost at each meta position (positive: the meta token raises the top logit). Right: ` +
+        `the entropy drop (positive: the meta token sharpens the distribution). Dashed: the mean.`,
       "",
       `![cosine](${dir}/cosine.svg)`,
       "",
@@ -506,6 +588,9 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
     if (a.vib) {
       lines.push(
         `![rate–distortion](${dir}/rate_distortion.svg)`,
+        "",
+        `Means over the n = ${plan.analysis.vibN} List Recall prompts each VIB head is trained on, one head a β; ` +
+          `rate the KL of the head's code, distortion the cross-entropy of the answer's first token, both in nats.`,
         "",
         "| β | rate, meta token | distortion, meta token | rate, last token | distortion, last token |",
         "|---|---|---|---|---|",
