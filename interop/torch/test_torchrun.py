@@ -15,6 +15,7 @@ Run: ``python3 interop/torch/test_torchrun.py`` from the repository root (needs 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -130,6 +131,13 @@ class TorchrunEndToEnd(unittest.TestCase):
         out = run(deno() + ["task", "pretrain", "--resume", "--out", ddp, "--steps", "5", "--threads", "1"])
         self.assertIn("resumed from", out)
         self.assertEqual(load_checkpoint(ckpt).trainer_state["step"], 5)
+        # One metrics.jsonl, written by both sides: the same row keys (model/run.ts's, snake_case).
+        with open(os.path.join(ddp, "metrics.jsonl"), encoding="utf-8") as f:
+            train_rows = [row for row in map(json.loads, f) if row["type"] == "train"]
+        self.assertEqual([row["step"] for row in train_rows], [1, 2, 3, 4, 5])
+        keys = {"time", "type", "step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s"}
+        for row in train_rows:
+            self.assertEqual(set(row), keys, row)
 
 
 if __name__ == "__main__":

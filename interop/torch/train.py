@@ -445,7 +445,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         info = trainer.step()
         tokens += info["tokens"]
         seconds = time.time() - started
-        metric({"type": "train", **info, "tokens_per_s": tokens / seconds})
+        # The keys of model/run.ts's metrics.jsonl rows: snake_case, grad_norm for StepInfo's gradNorm.
+        metric({"type": "train", "step": info["step"], "loss": info["loss"], "lr": info["lr"], "grad_norm": info["gradNorm"], "tokens": info["tokens"], "tokens_per_s": tokens / seconds})
         log(f"step {info['step']}/{options.steps} | loss {info['loss']:.4f} | lr {info['lr']:.3g} | {tokens / seconds:,.0f} tok/s")
         last = trainer.step_count == options.steps
         if options.evalEvery > 0 and (info["step"] % options.evalEvery == 0 or last):
