@@ -297,6 +297,8 @@ export async function finetune({ values }: CommandInput): Promise<void> {
       warmup: num(values.warmup),
       seed: num(values.seed),
       ...(values.maxLoss === undefined ? {} : { maxLoss: num(values.maxLoss) }),
+      evalEvery: num(values.evalEvery),
+      valN: num(values.valN),
       out,
       record: { from: str(values.checkpoint) },
       log: print,

@@ -307,11 +307,16 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity, then evalua
     "2",
     "--batch-size",
     "2",
+    "--eval-every",
+    "1",
+    "--val-n",
+    "2",
     "--out",
     `${dir}/ft`,
   );
   assert.equal(ft.code, 0, ft.stderr);
   assert.match(ft.stdout, /fine-tuning on parity phase 1: 16 of 16 examples fit 256 tokens/);
+  assert.match(ft.stdout, /phase 1 validation loss \(2 held-out examples\) by step: 0: [\d.]+, 1: [\d.]+, 2: [\d.]+/);
   const spiked = await cli(
     "finetune",
     ...["--checkpoint", `${dir}/pre/checkpoint`, "--task", "parity", "--phases", "1", "--n", "4"],
@@ -319,7 +324,11 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity, then evalua
   );
   assert.equal(spiked.code, 1, spiked.stdout);
   assert.match(spiked.stderr, /at step 1 exceeds maxLoss 0\.01: .*; no checkpoint of this run was written/);
-  assert.equal(await Deno.stat(`${dir}/ft-spiked`).then(() => true, () => false), false, "no empty run folder");
+  assert.equal(
+    await Deno.stat(`${dir}/ft-spiked`).then(() => true, () => false),
+    false,
+    "no empty run folder",
+  );
   assert.match(ft.stdout, /phase 1 done; checkpoint: .*ft\/checkpoint/);
   const state = JSON.parse(await Deno.readTextFile(`${dir}/ft/checkpoint/trainer_state.json`));
   assert.deepEqual([state.step, state.finetune.task], [2, "parity"]);

@@ -110,7 +110,8 @@ export function describePlan(plan: ScalePlan, cpuFlops: number): string {
       plan.trainLengths.join(", ")
     } (${seeded}; ` +
     `${runs * plan.trainLengths.length} runs): ${f.steps} steps × ${f.batchSize} examples per phase, ` +
-    `${f.n} examples generated per phase`,
+    `${f.n} examples generated per phase` +
+    (f.evalEvery ? `; validation loss on ${f.valN ?? 64} held-out examples every ${f.evalEvery} steps` : ""),
     `   evaluate on ${plan.eval.n} prompts per length bin ${plan.eval.bins.join(", ")}, meta models also ` +
     `under ${ABLATIONS.slice(1).map((a) => a.label).join(", ")}`,
     `3. analyse the ${plan.analysis.of} meta models: ${plan.analysis.n} prompts, VIB on ${plan.analysis.vibN} ` +

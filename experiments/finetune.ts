@@ -7,7 +7,8 @@
  */
 
 import { type Gpt, PAPER_TRAIN_OPTIONS, runTraining, type StepInfo, Trainer } from "@metatokens/model";
-import { generateDataset, phaseSpec, TaskBatchSource, taskName } from "@metatokens/tasks";
+import { generateDataset, phaseSpec, type TaskBatch, TaskBatchSource, taskName } from "@metatokens/tasks";
+import { preview } from "@metatokens/tensor/quote";
 
 /** The curriculum phases of the tasks package. */
 const PHASES = [1, 2, 3, 4, 5];
@@ -40,6 +41,16 @@ export interface FinetuneOptions {
    * updated; the checkpoints of earlier phases stay. Absent: off.
    */
   maxLoss?: number;
+  /**
+   * Evaluate the validation loss every this many steps of a phase, at its
+   * start and at its end (absent or 0: never). The held-out set is `valN`
+   * examples generated with a seed of their own ({@linkcode validationSeed});
+   * every evaluation reads the same batches of it, so the curve compares like
+   * with like.
+   */
+  evalEvery?: number;
+  /** Held-out examples per phase for the validation loss (default 64). */
+  valN?: number;
   /** Draw the training prompts from this length bin only (a `LENGTH_BINS` edge), within each phase's window. */
   bin?: number;
   /**
@@ -66,6 +77,57 @@ export interface PhaseResult {
   loss: number;
   /** The training loss of every step of the phase, in order (the loss curve). */
   losses: number[];
+  /** The validation loss as [step of the phase, loss], from step 0 (empty without `evalEvery`). */
+  valLosses: [number, number][];
+}
+
+/**
+ * The seed of phase `phase`'s held-out validation examples: apart from the
+ * training examples' `seed + phase` (and from the small seeds of test sets).
+ *
+ * @example
+ * ```ts
+ * import { validationSeed } from "@metatokens/experiments";
+ * console.log(validationSeed(1337, 1) !== 1337 + 1); // true
+ * ```
+ */
+export function validationSeed(seed: number, phase: number): number {
+  return ((seed + phase) ^ 0x7a11d5ee) >>> 0;
+}
+
+/** The same batches, drawn once and returned in turn: each evaluation reads the same held-out data. */
+class FixedBatches {
+  #i = 0;
+  constructor(readonly batches: readonly TaskBatch[]) {}
+  next(): TaskBatch {
+    const batch = this.batches[this.#i];
+    this.#i = (this.#i + 1) % this.batches.length;
+    return batch;
+  }
+  state(): { index: number } {
+    return { index: this.#i };
+  }
+  restore(state: unknown): void {
+    const index = (state as { index?: unknown })?.index;
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= this.batches.length) {
+      throw new RangeError(`Cannot restore held-out batches from ${preview(state)}: expected { index }`);
+    }
+    this.#i = index;
+  }
+}
+
+/** `count` batches of `valN` held-out examples of `phase`, drawn once with the validation seed. */
+function heldOut(
+  task: ReturnType<typeof taskName>,
+  phase: number,
+  valN: number,
+  o: Pick<FinetuneOptions, "batchSize" | "maxLength" | "bin" | "seed">,
+  count: number,
+): TaskBatch[] {
+  const seed = validationSeed(o.seed, phase);
+  const examples = generateDataset(task, phase, valN, seed, { bin: o.bin });
+  const source = new TaskBatchSource(examples, { batchSize: o.batchSize, maxLength: o.maxLength, seed });
+  return Array.from({ length: count }, () => source.next());
 }
 
 /**
@@ -111,6 +173,15 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
       `Cannot fine-tune at length ${o.maxLength}: the APE model's block size is ${config.blockSize}`,
     );
   }
+  const evalEvery = o.evalEvery ?? 0, valN = o.valN ?? 64;
+  if (!Number.isInteger(evalEvery) || evalEvery < 0) {
+    throw new RangeError(
+      `Cannot evaluate every ${preview(evalEvery)} steps: expected an integer ≥ 0 (0: never)`,
+    );
+  }
+  if (!Number.isInteger(valN) || valN < 1) {
+    throw new RangeError(`Cannot hold out ${preview(valN)} validation examples: expected an integer ≥ 1`);
+  }
   const done: PhaseResult[] = [];
   for (const phase of o.phases ?? phasesFitting(o.maxLength)) {
     const examples = generateDataset(task, phase, o.n, o.seed + phase, { bin: o.bin });
@@ -122,25 +193,31 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
     o.log?.(
       `fine-tuning on ${task} phase ${phase}: ${source.size} of ${examples.length} examples fit ${o.maxLength} tokens`,
     );
-    using trainer = new Trainer(model, source, null, {
+    // The held-out batches: about valN examples, drawn once; every evaluation reads all of them.
+    const evalBatches = Math.ceil(valN / o.batchSize);
+    const val = evalEvery > 0 ? new FixedBatches(heldOut(task, phase, valN, o, evalBatches)) : null;
+    using trainer = new Trainer(model, source, val, {
       ...PAPER_TRAIN_OPTIONS,
       steps: o.steps,
       gradAccum: 1,
       lr: o.lr,
       minLr: o.minLr,
       warmup: o.warmup,
-      evalEvery: 0,
-      evalBatches: 1,
+      evalEvery,
+      evalBatches: val ? evalBatches : 1,
       ...(o.maxLoss === undefined ? {} : { maxLoss: o.maxLoss }),
     }, o.seed);
     let loss = NaN;
     const losses: number[] = [];
     if (o.out === undefined) {
+      // runTraining's cadence, in memory: at the start, every evalEvery steps and at the end.
+      if (val) await trainer.evaluate();
       while (trainer.stepCount < o.steps) {
         const info = await trainer.step();
         loss = info.loss;
         losses.push(info.loss);
         o.onStep?.(phase, info);
+        if (val && (info.step % evalEvery === 0 || info.step === o.steps)) await trainer.evaluate();
       }
     } else {
       const result = await runTraining(trainer, {
@@ -155,7 +232,14 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
       });
       o.log?.(`phase ${phase} done; checkpoint: ${result.checkpoint}`);
     }
-    done.push({ phase, examples: source.size, loss, losses });
+    const valLosses = trainer.valLosses.map(([step, l]): [number, number] => [step, l]);
+    if (val) {
+      o.log?.(
+        `phase ${phase} validation loss (${evalBatches * o.batchSize} held-out examples) by step: ` +
+          valLosses.map(([s, l]) => `${s}: ${l.toFixed(3)}`).join(", "),
+      );
+    }
+    done.push({ phase, examples: source.size, loss, losses, valLosses });
   }
   return done;
 }

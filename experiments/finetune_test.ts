@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodeExample, generateDataset } from "@metatokens/tasks";
 import { EOT_ID } from "@metatokens/data";
 import { loadCheckpoint, type StepInfo } from "@metatokens/model";
-import { finetune, type FinetuneOptions, phasesFitting } from "./finetune.ts";
+import { finetune, type FinetuneOptions, phasesFitting, validationSeed } from "./finetune.ts";
 import { liveBytes, testBackend, tinyModel, warmAttention } from "./_testing/tiny.ts";
 
 const base: FinetuneOptions = {
@@ -102,4 +102,42 @@ Deno.test("finetune: with `out`, a checkpoint and metrics after each phase; an A
   assert.match(logs.at(-1)!, /^phase 1 done; checkpoint: .*checkpoint$/);
   assert.equal(EOT_ID, 50256);
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("finetune: evalEvery records a validation curve on held-out examples, the same in memory and with `out`", async () => {
+  const backend = testBackend();
+  warmAttention(backend);
+  const o = { ...base, phases: [1], evalEvery: 2, valN: 4 };
+  const logs: string[] = [];
+  using model = tinyModel();
+  const baseline = liveBytes(backend);
+  const [inMemory] = await finetune(model, { ...o, log: (m) => logs.push(m) });
+  assert.equal(liveBytes(backend), baseline, "the held-out batches and the trainer are freed");
+  assert.deepEqual(
+    inMemory.valLosses.map(([step]) => step),
+    [0, 2, 3],
+    "at the start, every 2 steps and at the end",
+  );
+  assert.ok(
+    inMemory.valLosses.every(([, l]) => Number.isFinite(l) && l > 0),
+    JSON.stringify(inMemory.valLosses),
+  );
+  assert.match(logs.at(-1)!, /^phase 1 validation loss \(4 held-out examples\) by step: 0: \d+\.\d{3}, 2: /);
+  // The held-out examples are not the training examples.
+  const train = generateDataset("parity", 1, 4, base.seed + 1).map((e) => e.prompt);
+  const held = generateDataset("parity", 1, 4, validationSeed(base.seed, 1)).map((e) => e.prompt);
+  assert.ok(held.every((p) => !train.includes(p)));
+  const out = await Deno.makeTempDir();
+  using again = tinyModel();
+  const [onDisk] = await finetune(again, { ...o, out });
+  assert.deepEqual(
+    onDisk.valLosses,
+    inMemory.valLosses,
+    "runTraining evaluates on the same cadence and data",
+  );
+  const rows = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(rows.filter((r) => r.type === "eval").map((r) => r.step), [0, 2, 3]);
+  await Deno.remove(out, { recursive: true });
+  await assert.rejects(() => finetune(again, { ...o, evalEvery: 1.5 }), /Cannot evaluate every 1\.5 steps/);
+  await assert.rejects(() => finetune(again, { ...o, valN: 0 }), /Cannot hold out 0 validation examples/);
 });

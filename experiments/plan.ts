@@ -92,9 +92,11 @@ export interface ScalePlan {
    * learning rates; `inBin` draws the training prompts from the train length's own length bin (so every
    * generated example fits), otherwise from each phase's whole window (those that fit are kept).
    */
-  finetune: Pick<FinetuneOptions, "n" | "steps" | "batchSize" | "lr" | "minLr" | "warmup"> & {
-    inBin: boolean;
-  };
+  finetune:
+    & Pick<FinetuneOptions, "n" | "steps" | "batchSize" | "lr" | "minLr" | "warmup" | "evalEvery" | "valN">
+    & {
+      inBin: boolean;
+    };
   /**
    * Seeds of fine-tuning (data, batches, and the initialisation when there is no pre-training): every
    * (model, task) runs the first; the tasks listed run every seed (the headline comparison).
@@ -121,7 +123,17 @@ export const SCALES: Readonly<Record<Scale, ScalePlan>> = {
     model: { nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 256 },
     pretrain: { steps: 30, batchSize: 4, gradAccum: 1, lr: 3e-3, minLr: 3e-4, warmup: 5, evalEvery: 15 },
     trainLengths: [128],
-    finetune: { n: 60, steps: 4, batchSize: 4, lr: 1e-3, minLr: 1e-4, warmup: 1, inBin: true },
+    finetune: {
+      n: 60,
+      steps: 4,
+      batchSize: 4,
+      lr: 1e-3,
+      minLr: 1e-4,
+      warmup: 1,
+      evalEvery: 2,
+      valN: 8,
+      inBin: true,
+    },
     seeds: { values: [0, 1], tasks: ["list-recall"] },
     eval: { bins: [128, 256], n: 3 },
     analysis: { n: 3, vibN: 10, vibEpochs: 2, of: "finetuned" },
@@ -136,7 +148,17 @@ export const SCALES: Readonly<Record<Scale, ScalePlan>> = {
     model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 256 },
     pretrain: null,
     trainLengths: [128],
-    finetune: { n: 8000, steps: 1000, batchSize: 16, lr: 1e-3, minLr: 1e-4, warmup: 20, inBin: true },
+    finetune: {
+      n: 8000,
+      steps: 1000,
+      batchSize: 16,
+      lr: 1e-3,
+      minLr: 1e-4,
+      warmup: 20,
+      evalEvery: 100,
+      valN: 64,
+      inBin: true,
+    },
     seeds: { values: [0, 1, 2], tasks: ["list-recall"] },
     eval: { bins: [128, 256], n: 200 },
     analysis: { n: 20, vibN: 50, vibEpochs: 5, of: "finetuned" },
@@ -176,7 +198,17 @@ export const SCALES: Readonly<Record<Scale, ScalePlan>> = {
       evalEvery: 2000,
     },
     trainLengths: [128, 256, 512],
-    finetune: { n: 90_000, steps: 2000, batchSize: 16, lr: 3e-4, minLr: 3e-5, warmup: 100, inBin: false },
+    finetune: {
+      n: 90_000,
+      steps: 2000,
+      batchSize: 16,
+      lr: 3e-4,
+      minLr: 3e-5,
+      warmup: 100,
+      evalEvery: 200,
+      valN: 256,
+      inBin: false,
+    },
     seeds: { values: [1337], tasks: [] },
     eval: { bins: [128, 256, 512, 1024], n: 500 },
     analysis: { n: 200, vibN: 50, vibEpochs: 5, of: "pretrained" },

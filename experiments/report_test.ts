@@ -57,7 +57,7 @@ Deno.test("writeReport: answers first, n and intervals in every cell, ablations 
     task: "list-recall",
     trainLength: 128,
     seed,
-    phases: [{ phase: 1, examples: 10, loss: 0.1, losses: [2, 1, 0.5, 0.1] }],
+    phases: [{ phase: 1, examples: 10, loss: 0.1, losses: [2, 1, 0.5, 0.1], valLosses: [] }],
     eval: {
       full: { bins: [bin(128, hits[0], 200), bin(256, hits[1], 200)], skipped: 0 },
       ...(model === "gpt2-ape"

@@ -46,7 +46,7 @@ import {
 } from "./plan.ts";
 import { pretrain, type StepProgress } from "./pretrain.ts";
 import { pretrainDefaults, type PretrainSettings } from "./settings.ts";
-import { type FinetuneRecord, type PretrainRecord, writeReport } from "./report.ts";
+import { type FinetuneRecord, type PretrainRecord, promptLengths, writeReport } from "./report.ts";
 
 /** Options of {@linkcode reproduce} and of each of its stages. */
 export interface ReproduceOptions {
@@ -260,6 +260,10 @@ export async function finetuneStage(
     seed,
     phases,
     eval: evals,
+    // Steps counted across the phases, as the loss figure draws them.
+    valLosses: phases.flatMap((p, i) =>
+      p.valLosses.map(([step, loss]): [number, number] => [i * budget.steps + step, loss])
+    ),
     seconds: (performance.now() - started) / 1000,
   };
   await writeJson(resultPath, record);
@@ -382,6 +386,9 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
     pretrained,
     finetuned,
     chance: Object.fromEntries(TASKS.map((t) => [t.name, chanceLevels(planTestExamples(plan, t.name))])),
+    testLengths: Object.fromEntries(
+      TASKS.map((t) => [t.name, promptLengths(planTestExamples(plan, t.name))]),
+    ),
   });
   return { report, pretrained, finetuned, seconds: (performance.now() - started) / 1000 };
 }

@@ -20,7 +20,17 @@ const NANO: ScalePlan = {
   model: { nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 256 },
   pretrain: { steps: 2, batchSize: 1, gradAccum: 1, lr: 3e-3, minLr: 3e-4, warmup: 0, evalEvery: 2 },
   trainLengths: [128],
-  finetune: { n: 4, steps: 1, batchSize: 2, lr: 1e-3, minLr: 1e-4, warmup: 0, inBin: true },
+  finetune: {
+    n: 4,
+    steps: 1,
+    batchSize: 2,
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmup: 0,
+    evalEvery: 1,
+    valN: 2,
+    inBin: true,
+  },
   seeds: { values: [0], tasks: [] },
   eval: { bins: [128], n: 1 },
   analysis: { n: 1, vibN: 2, vibEpochs: 1, of: "pretrained" },
@@ -48,6 +58,11 @@ Deno.test("reproduce stages (nano plan) free every byte they allocate, write the
   assert.ok(ft.ran);
   assert.deepEqual(Object.keys(ft.record.eval), ["full", "no-pos", "no-embed", "neither"]);
   assert.deepEqual(ft.record.phases.map((p) => [p.phase, p.losses.length]), [[1, 1]]);
+  assert.deepEqual(
+    ft.record.valLosses?.map(([step]) => step),
+    [0, 1],
+    "the validation curve, steps across phases",
+  );
   const saved = JSON.parse(await Deno.readTextFile(`${out}/finetune/meta-rope/parity/L128-seed0.json`));
   assert.deepEqual(saved, ft.record);
 
