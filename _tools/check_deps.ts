@@ -35,13 +35,43 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 const IMPORT =
   /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
 
-function* tsFiles(dir: string): Generator<string> {
+function* walkTsFiles(dir: string): Generator<string> {
   for (const entry of Deno.readDirSync(dir)) {
     if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory) yield* tsFiles(path);
+    if (entry.isDirectory) yield* walkTsFiles(path);
     else if (entry.name.endsWith(".ts")) yield path;
   }
+}
+
+/**
+ * The repository's TypeScript files: in a git checkout, the tracked ones and the untracked ones git does not
+ * ignore (so scratch scripts under the ignored `runs/` are not the repository's); elsewhere every `.ts` file
+ * outside `node_modules` and dot-folders.
+ */
+function tsFiles(dir: string): string[] {
+  try {
+    const out = new Deno.Command("git", {
+      args: ["ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "*.ts"],
+      cwd: dir,
+      stderr: "null",
+    }).outputSync();
+    if (out.success) {
+      return new TextDecoder().decode(out.stdout).split("\0").filter((f) =>
+        f !== "" && !f.startsWith("node_modules/")
+      )
+        .map((f) => join(dir, f)).filter((f) => {
+          try {
+            return Deno.statSync(f).isFile; // a deleted file git still tracks is not read
+          } catch {
+            return false;
+          }
+        });
+    }
+  } catch {
+    // no git: walk the folder
+  }
+  return [...walkTsFiles(dir)];
 }
 
 /** The package (top-level folder) a repository path belongs to, or null for root files. */
