@@ -11,7 +11,6 @@ import {
   checkSize,
   checkText,
   checkTitles,
-  cycle,
   DASHES,
   PALETTE,
   type PlotSize,
@@ -26,6 +25,13 @@ export interface LineSeries {
   name: string;
   /** The points, drawn connected in order of x. */
   points: { x: number; y: number }[];
+  /**
+   * Series with the same group share a colour (a run's training and validation curves, say); default: the
+   * series' own colour.
+   */
+  group?: string;
+  /** The stroke, to tell the series of one group apart; default: the series' own dash. */
+  stroke?: "solid" | "dashed";
 }
 
 /** Options of {@linkcode lineChart}. */
@@ -182,6 +188,12 @@ function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLeve
     // Whole-number x (layers, steps): whole-number ticks only.
     if (rows.every((r) => Number.isInteger(r.x))) xEncoding.axis = { tickMinStep: 1, format: ",d" };
   }
+  // A colour per group (each series its own by default), a dash per series unless its stroke is given.
+  const groups = [...new Set(series.map((s) => s.group ?? s.name))];
+  const colors = series.map((s) => PALETTE[groups.indexOf(s.group ?? s.name) % PALETTE.length]);
+  const dashes = series.map((s, i) =>
+    s.stroke === "solid" ? [1, 0] : s.stroke === "dashed" ? [6, 3] : DASHES[i % DASHES.length]
+  );
   const markers = options.markers ?? true;
   const legend = {
     title: options.legendTitle === undefined ? null : checkText("legend title", options.legendTitle),
@@ -209,8 +221,8 @@ function lineChartSpec(series: LineSeries[], options: LineChartOptions): TopLeve
         title: yLabel,
         scale: yDomain ? { domain: yDomain } : { zero: false },
       },
-      color: seriesField(cycle(PALETTE, names.length)),
-      strokeDash: seriesField(cycle(DASHES, names.length)),
+      color: seriesField(colors),
+      strokeDash: seriesField(dashes),
     },
   } as TopLevelSpec;
 }

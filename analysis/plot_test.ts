@@ -137,6 +137,27 @@ Deno.test("lineChart draws a single series on linear and log axes, with a legend
   assertDraws(log, ["t", "s"]);
 });
 
+Deno.test("lineChart: series of one group share a colour, told apart by a solid and a dashed stroke", async () => {
+  const points = [0, 1, 2].map((x) => ({ x, y: 3 - x }));
+  const series = [12, 13].flatMap((run) => [
+    { name: `run ${run}, train`, points, group: `run ${run}`, stroke: "solid" as const },
+    { name: `run ${run}, validation`, points, group: `run ${run}`, stroke: "dashed" as const },
+  ]);
+  const svg = await lineChart(series, { title: "loss", xLabel: "step", yLabel: "nats", markers: false });
+  // The drawn lines, in series order: their stroke colour and dash.
+  const lines = [
+    ...svg.matchAll(
+      /aria-roledescription="line mark" d="[^"]*" stroke="([^"]+)"[^>]*?(?:stroke-dasharray="([^"]+)")?\/>/g,
+    ),
+  ]
+    .map((m) => [m[1], m[2] ?? "solid"]);
+  assert.equal(lines.length, 4, svg.slice(0, 500));
+  assert.equal(lines[0][0], lines[1][0], "run 12: one colour");
+  assert.equal(lines[2][0], lines[3][0], "run 13: one colour");
+  assert.notEqual(lines[0][0], lines[2][0], "two runs, two colours");
+  assert.deepEqual(lines.map(([, dash]) => dash === "solid" || dash === "1,0"), [true, false, true, false]);
+});
+
 Deno.test("lineChart rejects bad input, quoting it", async () => {
   const opts = { title: "t", xLabel: "x", yLabel: "y" };
   const ok = [{ name: "a", points: [{ x: 1, y: 1 }] }];

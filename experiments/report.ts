@@ -410,11 +410,19 @@ export async function writeReport(out: string, r: ReportInput): Promise<string> 
       const losses = x.phases.flatMap((p) => p.losses ?? []);
       const name = `${label(x.model)}, ≤ ${x.trainLength}, seed ${x.seed}`;
       return [
+        // One colour per run: training solid, validation dashed.
         {
           name: `${name}, train (moving mean)`,
           points: smoothed(losses, Math.max(1, Math.round(losses.length / 50))),
+          group: name,
+          stroke: "solid" as const,
         },
-        { name: `${name}, validation`, points: (x.valLosses ?? []).map(([x, y]) => ({ x, y })) },
+        {
+          name: `${name}, validation`,
+          points: (x.valLosses ?? []).map(([x, y]) => ({ x, y })),
+          group: name,
+          stroke: "dashed" as const,
+        },
       ];
     }).filter((s) => s.points.length > 0);
     if (series.length === 0) continue;
