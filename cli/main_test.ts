@@ -316,7 +316,10 @@ Deno.test("e2e (short): fine-tune a pretrained checkpoint on Parity, then evalua
   );
   assert.equal(ft.code, 0, ft.stderr);
   assert.match(ft.stdout, /fine-tuning on parity phase 1: 16 of 16 examples fit 256 tokens/);
-  assert.match(ft.stdout, /phase 1 validation loss \(2 held-out examples\) by step: 0: [\d.]+, 1: [\d.]+, 2: [\d.]+/);
+  assert.match(
+    ft.stdout,
+    /phase 1 validation loss \(2 held-out examples\) by step: 0: [\d.]+, 1: [\d.]+, 2: [\d.]+/,
+  );
   const spiked = await cli(
     "finetune",
     ...["--checkpoint", `${dir}/pre/checkpoint`, "--task", "parity", "--phases", "1", "--n", "4"],
