@@ -116,7 +116,10 @@ class FixedBatches {
   }
 }
 
-/** `count` batches of `valN` held-out examples of `phase`, drawn once with the validation seed. */
+/**
+ * `count` batches drawn once, at random with replacement, from `valN` held-out
+ * examples of `phase` (those that fit `maxLength`), all under the validation seed.
+ */
 function heldOut(
   task: ReturnType<typeof taskName>,
   phase: number,
