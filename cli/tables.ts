@@ -9,7 +9,7 @@
 import { defaultThreads } from "@metatokens/tensor";
 import { PRESETS } from "@metatokens/model";
 import { PHASES, TASK_NAMES } from "@metatokens/tasks";
-import { pretrainDefaults, type PretrainSettings, SCALES } from "@metatokens/experiments";
+import { DEFAULT_VAL_N, pretrainDefaults, type PretrainSettings, SCALES } from "@metatokens/experiments";
 import type { CommandSpec, OptionSpec, OptionTable } from "./args.ts";
 
 const LAST_PHASE = PHASES.length;
@@ -206,7 +206,7 @@ export const FINETUNE: CommandSpec = {
     },
     valN: {
       type: "integer",
-      default: 64,
+      default: DEFAULT_VAL_N,
       min: 1,
       doc: "held-out examples per phase for the validation loss",
     },

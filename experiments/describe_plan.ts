@@ -6,7 +6,7 @@
  */
 
 import { type GptConfig, gptConfig, parameterBytes } from "@metatokens/model";
-import { phasesFitting } from "./finetune.ts";
+import { DEFAULT_VAL_N, phasesFitting } from "./finetune.ts";
 import { ABLATIONS, MODELS, type ScalePlan, TASKS } from "./plan.ts";
 
 /** Effective end-to-end training throughput per CPU thread: what `bench:train` measures for `tiny` here. */
@@ -111,7 +111,9 @@ export function describePlan(plan: ScalePlan, cpuFlops: number): string {
     } (${seeded}; ` +
     `${runs * plan.trainLengths.length} runs): ${f.steps} steps × ${f.batchSize} examples per phase, ` +
     `${f.n} examples generated per phase` +
-    (f.evalEvery ? `; validation loss on ${f.valN ?? 64} held-out examples every ${f.evalEvery} steps` : ""),
+    (f.evalEvery
+      ? `; validation loss on ${f.valN ?? DEFAULT_VAL_N} held-out examples every ${f.evalEvery} steps`
+      : ""),
     `   evaluate on ${plan.eval.n} prompts per length bin ${plan.eval.bins.join(", ")}, meta models also ` +
     `under ${ABLATIONS.slice(1).map((a) => a.label).join(", ")}`,
     `3. analyse the ${plan.analysis.of} meta models: ${plan.analysis.n} prompts, VIB on ${plan.analysis.vibN} ` +

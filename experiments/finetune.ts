@@ -6,9 +6,19 @@
  * @module
  */
 
-import { type Gpt, PAPER_TRAIN_OPTIONS, runTraining, type StepInfo, Trainer } from "@metatokens/model";
+import {
+  type BatchSource,
+  type Gpt,
+  PAPER_TRAIN_OPTIONS,
+  runTraining,
+  type StepInfo,
+  Trainer,
+} from "@metatokens/model";
 import { generateDataset, phaseSpec, type TaskBatch, TaskBatchSource, taskName } from "@metatokens/tasks";
 import { preview } from "@metatokens/tensor/quote";
+
+/** Held-out examples per phase when `FinetuneOptions.valN` is absent. */
+export const DEFAULT_VAL_N = 64;
 
 /** The curriculum phases of the tasks package. */
 const PHASES = [1, 2, 3, 4, 5];
@@ -49,7 +59,7 @@ export interface FinetuneOptions {
    * with like.
    */
   evalEvery?: number;
-  /** Held-out examples per phase for the validation loss (default 64). */
+  /** Held-out examples per phase for the validation loss (default {@linkcode DEFAULT_VAL_N}). */
   valN?: number;
   /** Draw the training prompts from this length bin only (a `LENGTH_BINS` edge), within each phase's window. */
   bin?: number;
@@ -96,7 +106,7 @@ export function validationSeed(seed: number, phase: number): number {
 }
 
 /** The same batches, drawn once and returned in turn: each evaluation reads the same held-out data. */
-class FixedBatches {
+class FixedBatches implements BatchSource {
   #i = 0;
   constructor(readonly batches: readonly TaskBatch[]) {}
   next(): TaskBatch {
@@ -176,7 +186,7 @@ export async function finetune(model: Gpt, options: FinetuneOptions): Promise<Ph
       `Cannot fine-tune at length ${o.maxLength}: the APE model's block size is ${config.blockSize}`,
     );
   }
-  const evalEvery = o.evalEvery ?? 0, valN = o.valN ?? 64;
+  const evalEvery = o.evalEvery ?? 0, valN = o.valN ?? DEFAULT_VAL_N;
   if (!Number.isInteger(evalEvery) || evalEvery < 0) {
     throw new RangeError(
       `Cannot evaluate every ${preview(evalEvery)} steps: expected an integer ≥ 0 (0: never)`,

@@ -358,9 +358,11 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
   // Every later stage, in a fixed order; a shard runs its share of them.
   const stages: (() => Promise<void>)[] = [];
   const finetuned: FinetuneRecord[] = [];
+  // Each task's test set, drawn once: every model is evaluated on it, and the report reads its chance levels.
+  const tests = new Map(TASKS.map((t) => [t.name, planTestExamples(plan, t.name)]));
   for (const m of MODELS) {
     for (const task of TASKS) {
-      const examples = planTestExamples(plan, task.name);
+      const examples = tests.get(task.name)!;
       for (const trainLength of plan.trainLengths) {
         for (const seed of seedsOf(plan, task.name)) {
           stages.push(async () => {
@@ -385,10 +387,8 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
     nParams: parameterCount(config),
     pretrained,
     finetuned,
-    chance: Object.fromEntries(TASKS.map((t) => [t.name, chanceLevels(planTestExamples(plan, t.name))])),
-    testLengths: Object.fromEntries(
-      TASKS.map((t) => [t.name, promptLengths(planTestExamples(plan, t.name))]),
-    ),
+    chance: Object.fromEntries(TASKS.map((t) => [t.name, chanceLevels(tests.get(t.name)!)])),
+    testLengths: Object.fromEntries(TASKS.map((t) => [t.name, promptLengths(tests.get(t.name)!)])),
   });
   return { report, pretrained, finetuned, seconds: (performance.now() - started) / 1000 };
 }

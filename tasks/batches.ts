@@ -11,6 +11,7 @@
 import { EOT_ID, META_ID, metaTokenPositions } from "@metatokens/data";
 import { encodeExample } from "./dataset.ts";
 import type { TaskExample } from "./example.ts";
+import { preview } from "@metatokens/tensor/quote";
 import { Rng } from "@metatokens/tensor/rng";
 
 /** Options of a {@linkcode TaskBatchSource}. */
@@ -112,7 +113,7 @@ export class TaskBatchSource {
     const counter = (state as { counter?: unknown })?.counter;
     if (typeof counter !== "number" || !Number.isInteger(counter) || counter < 0) {
       throw new RangeError(
-        `Cannot restore a task batch source from ${JSON.stringify(state)}: expected { counter }`,
+        `Cannot restore a task batch source from ${preview(state)}: expected { counter }`,
       );
     }
     this.#rng.restore({ ...this.#rng.state(), counter });

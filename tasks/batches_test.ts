@@ -40,3 +40,18 @@ Deno.test("task batches are seeded, resumable, and leave out examples longer tha
   );
   assert.ok(new TaskBatchSource(examples, { batchSize: 2, maxLength: longest, seed: 0 }).size === 10);
 });
+
+Deno.test("TaskBatchSource.restore refuses a bad cursor, quoting at most ~200 characters of it", () => {
+  const source = new TaskBatchSource(generateDataset("parity", 1, 4, 0), {
+    batchSize: 2,
+    maxLength: 256,
+    seed: 1,
+  });
+  const huge = { counter: "x".repeat(100_000) };
+  assert.throws(
+    () => source.restore(huge),
+    (e: Error) =>
+      e instanceof RangeError && /^Cannot restore a task batch source from /.test(e.message) &&
+      e.message.length < 300,
+  );
+});
